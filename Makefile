@@ -1,0 +1,33 @@
+# Every command a person runs. `make help` lists them.
+SHELL := bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.tools/venv/bin:$(PATH)
+
+.PHONY: help tools run demo test test-unit lint fmt bench package clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+tools: ## install the local tools into .tools/ (DynamoDB Local, cargo-lambda, zig)
+	@scripts/tools.sh
+
+run: tools ## the whole system locally: DynamoDB Local, Twenty emulator, functions, sync every 5 min
+	@scripts/run-local.sh
+
+demo: tools ## scripted story: full sync of 47, a phone edit in Twenty, a delta of exactly 1
+	@scripts/demo.sh
+
+test: tools ## every test, with DynamoDB Local started and stopped by itself
+	@scripts/with-dynamodb.sh cargo test --workspace --all-targets
+	@scripts/demo.sh
+
+lint: ## formatting and clippy, warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+clean: ## remove build output and local state (keeps .tools)
+	cargo clean
+	rm -rf .run

@@ -1,0 +1,59 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use spartan_sync::sync::SyncError;
+use spartan_sync::{SyncEngine, SyncSummary};
+use tokio::time::Instant;
+
+use crate::payload::parse_requested_mode;
+
+/// Time kept back from Lambda's deadline so a run can record its outcome.
+const SAFETY_MARGIN: Duration = Duration::from_secs(10);
+/// The budget when the context has no deadline (local invocations, tests).
+const DEFAULT_BUDGET: Duration = Duration::from_secs(14 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("bad payload: {0}")]
+    BadPayload(String),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match &e {
+            HandlerError::BadPayload(_) => "NonRetryable.BadPayload",
+            HandlerError::Sync(SyncError::Fetch { .. }) => "Retryable.TwentyUnavailable",
+            HandlerError::Sync(_) => "Retryable.StoreFailure",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// One invocation: decide the mode from the payload, run the sync, return its summary.
+pub async fn handle(
+    engine: &SyncEngine,
+    event: LambdaEvent<Value>,
+) -> Result<SyncSummary, HandlerError> {
+    let requested = parse_requested_mode(&event.payload).map_err(HandlerError::BadPayload)?;
+    let deadline = run_deadline(&event.context);
+    Ok(engine.run(requested, deadline).await?)
+}
+
+fn run_deadline(ctx: &Context) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let remaining = if ctx.deadline > now_ms {
+        Duration::from_millis(ctx.deadline - now_ms).saturating_sub(SAFETY_MARGIN)
+    } else {
+        DEFAULT_BUDGET
+    };
+    Instant::now() + remaining
+}

@@ -1,0 +1,24 @@
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use spartan_sync::{Config, DynamoLeadStore, SyncEngine, SyncSettings, TwentyClient};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let twenty = TwentyClient::new(&config.twenty)?;
+    let dynamo = spartan_sync::store::dynamo_client().await;
+    let store = DynamoLeadStore::new(dynamo, &config.table_name, config.twenty.object.plural());
+    let engine = SyncEngine::new(
+        twenty,
+        store,
+        SyncSettings {
+            lookback: config.lookback,
+        },
+    );
+    let engine = &engine;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        delta_sync::handle(engine, event).await
+    }))
+    .await
+}

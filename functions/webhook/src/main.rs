@@ -1,0 +1,22 @@
+use lambda_http::{Request, service_fn};
+use spartan_sync::{DynamoLeadStore, WebhookConfig};
+use webhook::{WebhookState, handle};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = WebhookConfig::from_env()?;
+    if config.secret.is_none() {
+        tracing::warn!(
+            "WEBHOOK_ALLOW_UNSIGNED=true: webhook signatures are NOT verified. Never run this way in production."
+        );
+    }
+    let dynamo = spartan_sync::store::dynamo_client().await;
+    let store = DynamoLeadStore::new(dynamo, &config.table_name, config.object.plural());
+    let state = WebhookState { config, store };
+    let state = &state;
+    lambda_http::run(service_fn(move |request: Request| async move {
+        handle(state, request).await
+    }))
+    .await
+}

@@ -1,0 +1,299 @@
+//! Configuration, read once at cold start. This is the only module that looks at
+//! environment variables.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::domain::ObjectName;
+
+/// Everything the functions need, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub twenty: TwentySettings,
+    pub table_name: String,
+    pub lookback: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwentySettings {
+    pub api_url: Url,
+    pub api_key: SecretString,
+    pub object: ObjectName,
+    pub page_size: u32,
+    pub request_timeout: Duration,
+}
+
+/// What the webhook function needs: no Twenty API key, but the webhook secret.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub table_name: String,
+    pub object: ObjectName,
+    /// `None` only when `WEBHOOK_ALLOW_UNSIGNED=true` was set explicitly.
+    pub secret: Option<SecretString>,
+    pub tolerance: Duration,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{name} is not set; {hint}")]
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Twenty's own cap on `limit`: larger values are silently cut to it.
+pub const TWENTY_MAX_PAGE_SIZE: u32 = 200;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the config from any name → value lookup, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&get);
+        let api_url = vars.required(
+            "TWENTY_API_URL",
+            "set it to your Twenty server, e.g. https://api.twenty.com",
+        )?;
+        let api_url = parse_base_url(&api_url).map_err(|reason| ConfigError::Invalid {
+            name: "TWENTY_API_URL",
+            reason,
+        })?;
+        let api_key = vars.required(
+            "TWENTY_API_KEY",
+            "create one in Twenty under Settings → APIs & Webhooks",
+        )?;
+        let table_name = vars.table_name()?;
+        let object = vars.object()?;
+        let page_size = vars.number("TWENTY_PAGE_SIZE", TWENTY_MAX_PAGE_SIZE as u64)?;
+        if page_size == 0 || page_size > u64::from(TWENTY_MAX_PAGE_SIZE) {
+            return Err(ConfigError::Invalid {
+                name: "TWENTY_PAGE_SIZE",
+                reason: format!("{page_size} is outside 1..={TWENTY_MAX_PAGE_SIZE}"),
+            });
+        }
+        let request_timeout = Duration::from_secs(vars.number("TWENTY_TIMEOUT_SECONDS", 20)?);
+        let lookback = Duration::from_secs(vars.number("SYNC_LOOKBACK_SECONDS", 120)?);
+        Ok(Self {
+            twenty: TwentySettings {
+                api_url,
+                api_key: SecretString::from(api_key),
+                object,
+                page_size: page_size as u32,
+                request_timeout,
+            },
+            table_name,
+            lookback,
+        })
+    }
+}
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&get);
+        let allow_unsigned = match vars.optional("WEBHOOK_ALLOW_UNSIGNED").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "WEBHOOK_ALLOW_UNSIGNED",
+                    reason: format!("'{other}' is not true or false"),
+                });
+            }
+        };
+        let secret = match (vars.optional("TWENTY_WEBHOOK_SECRET"), allow_unsigned) {
+            (Some(s), _) => Some(SecretString::from(s)),
+            (None, true) => None,
+            (None, false) => {
+                return Err(ConfigError::Missing {
+                    name: "TWENTY_WEBHOOK_SECRET",
+                    hint: "set it to the secret of the webhook in Twenty (or WEBHOOK_ALLOW_UNSIGNED=true, for local use only)",
+                });
+            }
+        };
+        let max_body_bytes = vars.number("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)?;
+        Ok(Self {
+            table_name: vars.table_name()?,
+            object: vars.object()?,
+            secret,
+            tolerance: Duration::from_secs(vars.number("WEBHOOK_TOLERANCE_SECONDS", 300)?),
+            max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+        })
+    }
+}
+
+fn parse_base_url(raw: &str) -> Result<Url, String> {
+    let mut url = Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("'{raw}' must start with http:// or https://"));
+    }
+    // Join relative paths onto it later: a trailing slash keeps the last segment.
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+        self.optional(name)
+            .ok_or(ConfigError::Missing { name, hint })
+    }
+
+    fn table_name(&self) -> Result<String, ConfigError> {
+        let table_name = self.required("LEADS_TABLE", "set it to the DynamoDB table name")?;
+        if !(3..=255).contains(&table_name.len())
+            || !table_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(ConfigError::Invalid {
+                name: "LEADS_TABLE",
+                reason: format!("'{table_name}' is not a valid DynamoDB table name"),
+            });
+        }
+        Ok(table_name)
+    }
+
+    fn object(&self) -> Result<ObjectName, ConfigError> {
+        let plural = self
+            .optional("TWENTY_OBJECT")
+            .unwrap_or_else(|| "leads".into());
+        if !plural.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ConfigError::Invalid {
+                name: "TWENTY_OBJECT",
+                reason: format!("'{plural}' is not an object's plural API name, e.g. leads"),
+            });
+        }
+        Ok(match self.optional("TWENTY_OBJECT_SINGULAR") {
+            Some(singular) => ObjectName::new(plural, singular),
+            None => ObjectName::from_plural(&plural),
+        })
+    }
+
+    fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("'{v}' is not a whole number"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("TWENTY_API_URL", "http://localhost:3000"),
+        ("TWENTY_API_KEY", "k3y"),
+        ("LEADS_TABLE", "spartan-leads"),
+    ];
+
+    #[test]
+    fn defaults_fill_the_optional_settings() {
+        let cfg = Config::from_lookup(lookup(BASE)).unwrap();
+        assert_eq!(cfg.twenty.object.plural(), "leads");
+        assert_eq!(cfg.twenty.object.singular(), "lead");
+        assert_eq!(cfg.twenty.page_size, 200);
+        assert_eq!(cfg.lookback, Duration::from_secs(120));
+        assert_eq!(cfg.twenty.api_url.as_str(), "http://localhost:3000/");
+        assert_eq!(cfg.twenty.api_key.expose_secret(), "k3y");
+    }
+
+    #[test]
+    fn a_missing_setting_is_named() {
+        for missing in ["TWENTY_API_URL", "TWENTY_API_KEY", "LEADS_TABLE"] {
+            let pairs: Vec<_> = BASE
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != missing)
+                .collect();
+            let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            assert!(err.to_string().starts_with(missing), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_setting_is_named_with_its_value() {
+        let cases = [
+            ("SYNC_LOOKBACK_SECONDS", "two minutes"),
+            ("TWENTY_API_URL", "localhost:3000"),
+            ("TWENTY_PAGE_SIZE", "500"),
+            ("LEADS_TABLE", "a b"),
+            ("TWENTY_OBJECT", "lead s"),
+        ];
+        for (name, value) in cases {
+            let mut pairs: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != name).collect();
+            pairs.push((name, value));
+            let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with(name), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_webhook_needs_a_secret_unless_unsigned_is_explicit() {
+        let base = [("LEADS_TABLE", "spartan-leads")];
+        let err = WebhookConfig::from_lookup(lookup(&base)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TWENTY_WEBHOOK_SECRET"),
+            "{err}"
+        );
+        let unsigned =
+            WebhookConfig::from_lookup(lookup(&[base[0], ("WEBHOOK_ALLOW_UNSIGNED", "true")]))
+                .unwrap();
+        assert!(unsigned.secret.is_none());
+        let err = WebhookConfig::from_lookup(lookup(&[base[0], ("WEBHOOK_ALLOW_UNSIGNED", "yes")]))
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("WEBHOOK_ALLOW_UNSIGNED"),
+            "{err}"
+        );
+        let signed =
+            WebhookConfig::from_lookup(lookup(&[base[0], ("TWENTY_WEBHOOK_SECRET", "s3cret")]))
+                .unwrap();
+        assert_eq!(signed.tolerance, Duration::from_secs(300));
+        assert_eq!(signed.max_body_bytes, 1024 * 1024);
+        assert!(!format!("{signed:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn the_api_key_never_prints() {
+        let cfg = Config::from_lookup(lookup(BASE)).unwrap();
+        assert!(!format!("{cfg:?}").contains("k3y"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Domain types shared by the client, the store and the engine.
+
+mod lead_id;
+mod object_name;
+mod record;
+mod timestamp;
+
+pub use lead_id::LeadId;
+pub use object_name::ObjectName;
+pub use record::{RecordError, RemoteRecord, content_hash};
+pub use timestamp::{Timestamp, TimestampError};

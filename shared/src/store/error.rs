@@ -1,0 +1,33 @@
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {operation} failed: {}", DisplayErrorContext(.source))]
+    Dynamo {
+        operation: &'static str,
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    #[error("item {key} could not be mapped: {source}")]
+    Mapping {
+        key: String,
+        #[source]
+        source: serde_dynamo::Error,
+    },
+    #[error("DynamoDB {operation} request could not be built: {reason}")]
+    Request {
+        operation: &'static str,
+        reason: String,
+    },
+    #[error("item {key} is not a valid lead item: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+impl StoreError {
+    pub(crate) fn dynamo(operation: &'static str, err: impl Into<aws_sdk_dynamodb::Error>) -> Self {
+        Self::Dynamo {
+            operation,
+            source: Box::new(err.into()),
+        }
+    }
+}

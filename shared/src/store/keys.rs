@@ -1,0 +1,23 @@
+//! Key shapes of the single-table design (documented in the README).
+
+use crate::domain::LeadId;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const LEAD_SK: &str = "LEAD";
+pub const STATE_SK: &str = "STATE";
+
+/// The `byKind` index lists every item of one kind (`LEAD`) by when it last changed,
+/// so that the leads API and the sweep never scan the whole table.
+pub const BY_KIND_INDEX: &str = "byKind";
+pub const KIND: &str = "_kind";
+pub const CHANGED_AT: &str = "_changedAt";
+pub const LEAD_KIND: &str = "LEAD";
+
+pub fn lead_pk(id: &LeadId) -> String {
+    format!("LEAD#{id}")
+}
+
+pub fn sync_pk(object_plural: &str) -> String {
+    format!("SYNC#{object_plural}")
+}

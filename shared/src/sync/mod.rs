@@ -1,0 +1,11 @@
+//! The sync engine: where the Twenty client and the store meet.
+
+mod engine;
+mod error;
+mod mode;
+mod summary;
+
+pub use engine::{PageOutcome, SyncEngine, SyncRun, SyncSettings};
+pub use error::SyncError;
+pub use mode::{RequestedMode, SyncMode};
+pub use summary::{RunStatus, SyncSummary};

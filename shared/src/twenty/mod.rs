@@ -1,0 +1,16 @@
+//! Twenty's REST API, as it really behaves (see `twenty-api.md`): bearer key,
+//! `{data: {<plural>: [...]}}` envelopes, keyset cursors, 429 without `Retry-After`.
+
+mod client;
+mod error;
+mod page;
+mod query;
+mod retry;
+mod stats;
+
+pub use client::TwentyClient;
+pub use error::TwentyError;
+pub use page::Page;
+pub use query::{ListQuery, filter};
+pub use retry::RetryPolicy;
+pub use stats::RequestStats;

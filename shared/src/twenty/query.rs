@@ -1,0 +1,102 @@
+use crate::domain::Timestamp;
+
+/// The parameters of a list request, in Twenty's own vocabulary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    pub filter: Option<String>,
+    pub order_by: Option<String>,
+    pub limit: Option<u32>,
+    pub starting_after: Option<String>,
+    /// 0 returns the record alone: smaller pages, and all the mirror needs.
+    pub depth: Option<u8>,
+}
+
+impl ListQuery {
+    /// Every record changed at or after `since` (all records when `None`), soft-deleted
+    /// ones included, oldest change first so that a cursor can resume the pass.
+    pub fn changes_since(since: Option<Timestamp>, limit: u32) -> Self {
+        let filter = match since {
+            Some(ts) => filter::and(&[&filter::updated_at_gte(ts), filter::ANY_DELETION_STATE]),
+            None => filter::ANY_DELETION_STATE.to_string(),
+        };
+        Self {
+            filter: Some(filter),
+            order_by: Some("updatedAt[AscNullsFirst]".into()),
+            limit: Some(limit),
+            starting_after: None,
+            depth: Some(0),
+        }
+    }
+
+    pub fn after(mut self, cursor: Option<String>) -> Self {
+        self.starting_after = cursor;
+        self
+    }
+
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::with_capacity(5);
+        if let Some(f) = &self.filter {
+            pairs.push(("filter", f.clone()));
+        }
+        if let Some(o) = &self.order_by {
+            pairs.push(("order_by", o.clone()));
+        }
+        if let Some(l) = self.limit {
+            pairs.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &self.starting_after {
+            pairs.push(("starting_after", c.clone()));
+        }
+        if let Some(d) = self.depth {
+            pairs.push(("depth", d.to_string()));
+        }
+        pairs
+    }
+}
+
+/// Builders for Twenty's filter syntax (`field[op]:value`, `and(...)`, `or(...)`).
+pub mod filter {
+    use crate::domain::Timestamp;
+
+    /// Lists hide soft-deleted rows unless the filter names `deletedAt`; this names it
+    /// without narrowing, so live and soft-deleted changes come back together.
+    pub const ANY_DELETION_STATE: &str = "or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL)";
+
+    pub fn updated_at_gte(ts: Timestamp) -> String {
+        format!("updatedAt[gte]:\"{ts}\"")
+    }
+
+    pub fn id_in(ids: &[&str]) -> String {
+        let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        format!("id[in]:[{}]", quoted.join(","))
+    }
+
+    pub fn and(parts: &[&str]) -> String {
+        format!("and({})", parts.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delta_query_names_deleted_at_and_orders_by_updated_at() {
+        let since = Timestamp::parse("2026-11-24T17:13:20.558Z").unwrap();
+        let q = ListQuery::changes_since(Some(since), 200);
+        assert_eq!(
+            q.filter.as_deref(),
+            Some(
+                "and(updatedAt[gte]:\"2026-11-24T17:13:20.558Z\",or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL))"
+            )
+        );
+        assert_eq!(q.order_by.as_deref(), Some("updatedAt[AscNullsFirst]"));
+        assert_eq!(q.limit, Some(200));
+    }
+
+    #[test]
+    fn full_query_still_includes_soft_deleted_rows() {
+        let q = ListQuery::changes_since(None, 200);
+        assert_eq!(q.filter.as_deref(), Some(filter::ANY_DELETION_STATE));
+    }
+}

@@ -1,0 +1,238 @@
+//! Starting data. Deterministic: a fixed RNG seed, so every run has the same leads
+//! (ids included); only timestamps come from the real clock.
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom as _;
+use rand::{Rng as _, SeedableRng as _};
+use serde_json::{Value, json};
+
+use super::schema::{ObjectKind, Record};
+use super::world::{Actor, World};
+
+/// What the emulator holds when it starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Seed {
+    #[default]
+    Empty,
+    /// 47 realistic leads, created one by one (distinct `updatedAt`s). Exactly one has
+    /// `phones.primaryPhoneNumber` [`DEMO_PHONE`] (+1, US).
+    DemoLeads,
+    /// `n` leads created in one batch: they all share one `updatedAt`, like a dev seed.
+    Generated(usize),
+}
+
+pub const DEMO_LEAD_COUNT: usize = 47;
+/// The number the captures used; exactly one demo lead has it.
+pub const DEMO_PHONE: &str = "8563057016";
+const DEMO_PHONE_INDEX: usize = 12;
+
+const COMPANIES: &[&str] = &[
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Aperture",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Oscorp",
+    "Dunder Mifflin",
+    "Gringotts",
+    "Monarch",
+    "Nakatomi",
+    "Prestige",
+    "Sterling Cooper",
+    "Blue Sun",
+    "Virtucon",
+    "Zorg",
+];
+const SUFFIXES: &[&str] = &[
+    "Industries",
+    "Labs",
+    "Logistics",
+    "Foods",
+    "Partners",
+    "Systems",
+    "Holdings",
+    "Analytics",
+    "Robotics",
+    "Media",
+];
+const CONTACTS: &[&str] = &[
+    "ana", "ben", "chloe", "dev", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena",
+];
+const SOURCES: &[&str] = &[
+    "web",
+    "referral",
+    "trade show",
+    "cold call",
+    "partner",
+    "linkedin",
+    "",
+];
+const STATUSES: &[&str] = &["NEW", "NEW", "NEW", "QUALIFIED", "QUALIFIED", "LOST"];
+/// (country, calling code, national number length)
+const COUNTRIES: &[(&str, &str, usize)] = &[
+    ("US", "+1", 10),
+    ("US", "+1", 10),
+    ("GB", "+44", 10),
+    ("DE", "+49", 11),
+];
+const CURRENCIES: &[&str] = &["USD", "USD", "EUR", "GBP"];
+
+pub(crate) fn build(seed: &Seed) -> World {
+    let mut world = World::default();
+    match seed {
+        Seed::Empty => {}
+        Seed::DemoLeads => {
+            for lead in demo_leads() {
+                // Fixed input, checked by the tests below: cannot fail.
+                let _ = world.create(ObjectKind::Lead, &[lead], Actor::Api, false);
+            }
+        }
+        Seed::Generated(n) => {
+            let leads: Vec<Record> = (0..*n).map(generated_lead).collect();
+            let _ = world.create(ObjectKind::Lead, &leads, Actor::Api, false);
+        }
+    }
+    world
+}
+
+fn demo_leads() -> Vec<Record> {
+    let mut rng = StdRng::seed_from_u64(0x7457_656e_7479);
+    let mut names: Vec<String> = COMPANIES
+        .iter()
+        .flat_map(|c| SUFFIXES.iter().map(move |s| format!("{c} {s}")))
+        .collect();
+    rand::seq::SliceRandom::shuffle(names.as_mut_slice(), &mut rng);
+    names
+        .into_iter()
+        .take(DEMO_LEAD_COUNT)
+        .enumerate()
+        .map(|(i, name)| demo_lead(&mut rng, i, &name))
+        .collect()
+}
+
+fn demo_lead(rng: &mut StdRng, index: usize, name: &str) -> Record {
+    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+    let domain: String = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("example")
+        .to_lowercase();
+    let contact = CONTACTS.choose(rng).copied().unwrap_or("info");
+    let (country, calling_code, number) = if index == DEMO_PHONE_INDEX {
+        ("US", "+1", DEMO_PHONE.to_string())
+    } else {
+        let (country, code, len) = *COUNTRIES.choose(rng).unwrap_or(&COUNTRIES[0]);
+        (country, code, phone_number(rng, len))
+    };
+    let score: Value = if rng.random_bool(0.8) {
+        json!(rng.random_range(0..=100))
+    } else {
+        Value::Null
+    };
+    let budget = if rng.random_bool(0.4) {
+        json!({
+            "amountMicros": rng.random_range(5..=500) * 1_000_000_000i64,
+            "currencyCode": CURRENCIES.choose(rng).copied().unwrap_or("USD"),
+        })
+    } else {
+        json!({"amountMicros": null, "currencyCode": ""})
+    };
+    let additional_emails = if rng.random_bool(0.2) {
+        json!([format!("sales@{domain}.com")])
+    } else {
+        json!([])
+    };
+    object(json!({
+        "id": id.to_string(),
+        "name": name,
+        "email": {"primaryEmail": format!("{contact}@{domain}.com"), "additionalEmails": additional_emails},
+        "status": STATUSES.choose(rng).copied().unwrap_or("NEW"),
+        "score": score,
+        "source": SOURCES.choose(rng).copied().unwrap_or(""),
+        "phones": {
+            "primaryPhoneNumber": number,
+            "primaryPhoneCountryCode": country,
+            "primaryPhoneCallingCode": calling_code,
+            "additionalPhones": [],
+        },
+        "budget": budget,
+    }))
+}
+
+/// A national number that can never be the demo number (it starts 2..=7).
+fn phone_number(rng: &mut StdRng, len: usize) -> String {
+    let mut digits = rng.random_range(2..=7).to_string();
+    while digits.len() < len {
+        digits.push(char::from(b'0' + rng.random_range(0..10u8)));
+    }
+    digits
+}
+
+fn generated_lead(i: usize) -> Record {
+    object(json!({
+        "name": format!("Generated lead {i:05}"),
+        "email": {"primaryEmail": format!("lead{i:05}@example.com")},
+        "status": STATUSES[i % STATUSES.len()],
+        "score": i % 101,
+        "source": "generated",
+        "phones": {
+            "primaryPhoneNumber": format!("555{i:07}"),
+            "primaryPhoneCountryCode": "US",
+            "primaryPhoneCallingCode": "+1",
+        },
+    }))
+}
+
+fn object(value: Value) -> Record {
+    match value {
+        Value::Object(map) => map,
+        _ => Record::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_seed_is_deterministic_with_one_demo_phone() {
+        let a = build(&Seed::DemoLeads);
+        let b = build(&Seed::DemoLeads);
+        let ids = |w: &World| -> Vec<Value> {
+            w.rows(ObjectKind::Lead).map(|r| r["id"].clone()).collect()
+        };
+        assert_eq!(ids(&a).len(), DEMO_LEAD_COUNT);
+        assert_eq!(ids(&a), ids(&b));
+        let with_phone: Vec<&Record> = a
+            .rows(ObjectKind::Lead)
+            .filter(|r| r["phones"]["primaryPhoneNumber"] == DEMO_PHONE)
+            .collect();
+        assert_eq!(with_phone.len(), 1);
+        assert_eq!(with_phone[0]["phones"]["primaryPhoneCallingCode"], "+1");
+        assert_eq!(with_phone[0]["phones"]["primaryPhoneCountryCode"], "US");
+        let names: std::collections::HashSet<&Value> =
+            a.rows(ObjectKind::Lead).map(|r| &r["name"]).collect();
+        assert_eq!(names.len(), DEMO_LEAD_COUNT);
+    }
+
+    #[test]
+    fn generated_seed_shares_one_updated_at() {
+        let world = build(&Seed::Generated(25));
+        let stamps: std::collections::HashSet<&Value> = world
+            .rows(ObjectKind::Lead)
+            .map(|r| &r["updatedAt"])
+            .collect();
+        assert_eq!(world.rows(ObjectKind::Lead).count(), 25);
+        assert_eq!(stamps.len(), 1);
+    }
+}

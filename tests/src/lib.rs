@@ -1,0 +1,5 @@
+//! The Twenty emulator and the helpers that put a local stack together for tests,
+//! `make run` and `make demo`.
+
+pub mod emulator;
+pub mod stack;

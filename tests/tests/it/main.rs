@@ -1,0 +1,12 @@
+//! Integration tests: the real client, store, engine and handlers against DynamoDB
+//! Local and the Twenty emulator. Run with `make test` (it starts DynamoDB Local).
+
+// Test code: an unwrap that fails is the test failing, with its location.
+#![allow(clippy::unwrap_used)]
+
+mod delta_sync_handler;
+mod faults;
+mod ordering;
+mod sync_runs;
+mod util;
+mod webhook_handler;
