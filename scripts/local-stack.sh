@@ -49,8 +49,13 @@ start_twenty() {
     echo "==> using the Twenty workspace at $TWENTY_API_URL"
     return
   fi
-  export TWENTY_API_KEY="local-emulator-key"
+  export TWENTY_API_KEY="local-emulator-key" EMULATED_TWENTY=1
+  # A fresh webhook secret per run, shared by the emulator's webhook and the function.
+  TWENTY_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
+  export TWENTY_WEBHOOK_SECRET
   local log="$RUN/emulator.log"
+  # Remove the last run's output first: the background process truncates it only once it runs.
+  rm -f "$RUN/emulator.out"
   target/debug/twenty-emulator --port 0 --seed "${EMULATOR_SEED:-demo}" --api-key "$TWENTY_API_KEY" \
     --rate-limit "${EMULATOR_RATE_LIMIT:-100/60}" >"$RUN/emulator.out" 2>"$log" &
   PIDS+=($!)
@@ -58,7 +63,7 @@ start_twenty() {
     if grep -q "listening on" "$RUN/emulator.out" 2>/dev/null; then break; fi
     sleep 0.1
   done
-  TWENTY_API_URL=$(grep -o 'http://[0-9.:]*' "$RUN/emulator.out" | head -n1)
+  TWENTY_API_URL=$(grep -o 'http://[0-9.:]*' "$RUN/emulator.out" 2>/dev/null | head -n1 || true)
   [ -n "$TWENTY_API_URL" ] || { echo "the Twenty emulator did not start:" >&2; cat "$log" >&2; exit 1; }
   export TWENTY_API_URL
   echo "==> Twenty emulator at $TWENTY_API_URL (seeded: ${EMULATOR_SEED:-demo})"
@@ -81,6 +86,18 @@ start_functions() {
     sleep 0.1
   done
   echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: .run/functions.log)"
+}
+
+# Registers the local webhook function with the emulator, through Twenty's own API
+# (POST /rest/webhooks), exactly as `make register-webhook` does with a real workspace.
+register_local_webhook() {
+  [ -n "${EMULATED_TWENTY:-}" ] || { echo "==> not registering a webhook: a real Twenty cannot reach this machine"; return; }
+  local target="http://127.0.0.1:$WATCH_PORT/lambda-url/webhook/api/webhooks/twenty"
+  local body
+  body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": ["lead.*", "note.*", "noteTarget.*"], "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$target" "$TWENTY_WEBHOOK_SECRET")
+  curl -sf -H "Authorization: Bearer $TWENTY_API_KEY" -H "Content-Type: application/json" \
+    -X POST "$TWENTY_API_URL/rest/webhooks" -d "$body" >/dev/null || { echo "webhook registration failed" >&2; exit 1; }
+  echo "==> Twenty webhooks go to $target"
 }
 
 # invoke_sync [payload-file-or-json] — prints the run summary JSON.
