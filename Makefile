@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/venv/bin:$(PATH)
 .PHONY: help tools run demo test test-unit lint fmt bench package clean
 
 help: ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 tools: ## install the local tools into .tools/ (DynamoDB Local, cargo-lambda, zig)
 	@scripts/tools.sh
@@ -27,6 +27,8 @@ lint: ## formatting and clippy, warnings as errors
 
 fmt: ## format the code
 	cargo fmt --all
+
+include infra/infra.mk
 
 clean: ## remove build output and local state (keeps .tools)
 	cargo clean

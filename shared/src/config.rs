@@ -14,6 +14,8 @@ pub struct Config {
     pub twenty: TwentySettings,
     pub table_name: String,
     pub lookback: Duration,
+    /// How long one run may take at most (besides Lambda's own deadline).
+    pub time_budget: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct TwentySettings {
     pub object: ObjectName,
     pub page_size: u32,
     pub request_timeout: Duration,
+    /// Requests per minute the client allows itself (0: no pacing).
+    pub rate_limit_per_minute: u32,
 }
 
 /// What the webhook function needs: no Twenty API key, but the webhook secret.
@@ -82,6 +86,14 @@ impl Config {
         }
         let request_timeout = Duration::from_secs(vars.number("TWENTY_TIMEOUT_SECONDS", 20)?);
         let lookback = Duration::from_secs(vars.number("SYNC_LOOKBACK_SECONDS", 120)?);
+        // Twenty allows 100 per minute per workspace by default; leave room for others.
+        let rate_limit = vars.number("TWENTY_RATE_LIMIT_PER_MINUTE", 90)?;
+        let time_budget = match vars.optional("SYNC_TIME_BUDGET_SECONDS") {
+            None => None,
+            Some(_) => Some(Duration::from_secs(
+                vars.number("SYNC_TIME_BUDGET_SECONDS", 0)?,
+            )),
+        };
         Ok(Self {
             twenty: TwentySettings {
                 api_url,
@@ -89,9 +101,11 @@ impl Config {
                 object,
                 page_size: page_size as u32,
                 request_timeout,
+                rate_limit_per_minute: u32::try_from(rate_limit).unwrap_or(u32::MAX),
             },
             table_name,
             lookback,
+            time_budget,
         })
     }
 }

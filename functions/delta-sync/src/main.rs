@@ -9,13 +9,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let twenty = TwentyClient::new(&config.twenty)?;
     let dynamo = spartan_sync::store::dynamo_client().await;
     let store = DynamoLeadStore::new(dynamo, &config.table_name, config.twenty.object.plural());
-    let engine = SyncEngine::new(
-        twenty,
-        store,
-        SyncSettings {
-            lookback: config.lookback,
-        },
-    );
+    let settings = SyncSettings {
+        lookback: config.lookback,
+        time_budget: config.time_budget,
+        ..SyncSettings::default()
+    };
+    let engine = SyncEngine::new(twenty, store, settings);
     let engine = &engine;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         delta_sync::handle(engine, event).await

@@ -10,7 +10,11 @@ pub(crate) const REMOTE_UPDATED_AT: &str = "_remoteUpdatedAt";
 pub(crate) const CONTENT_HASH: &str = "_contentHash";
 /// Set on the tombstone a hard delete leaves, so a late event cannot resurrect the lead.
 pub(crate) const DESTROYED_AT: &str = "_destroyedAt";
-const SYNCED_AT: &str = "_syncedAt";
+/// The number of the last full pass that saw the lead in Twenty.
+pub(crate) const GENERATION: &str = "_generation";
+pub(crate) const SYNCED_AT: &str = "_syncedAt";
+/// Present while a local edit waits to be pushed to Twenty (`create`, `update`, `delete`).
+pub(crate) const PENDING: &str = "_pending";
 const SYNCED_BY: &str = "_syncedBy";
 
 /// Which path wrote an item last, kept for operators reading the table.
@@ -37,6 +41,8 @@ pub struct StoredVersion {
     pub remote_updated_at: Timestamp,
     #[serde(rename = "_contentHash")]
     pub content_hash: String,
+    #[serde(rename = "_generation", default)]
+    pub generation: Option<u64>,
 }
 
 /// A lead as it sits in the table: Twenty's fields untouched, plus bookkeeping.

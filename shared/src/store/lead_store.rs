@@ -9,12 +9,14 @@ use aws_sdk_dynamodb::types::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Map, Value};
 
-use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
+use super::keys::{LEAD_SK, PK, SK, lead_pk};
 use super::lead_item::{
-    CONTENT_HASH, DESTROYED_AT, REMOTE_UPDATED_AT, lead_document, stored_lead_from_document,
+    CONTENT_HASH, DESTROYED_AT, GENERATION, REMOTE_UPDATED_AT, lead_document,
+    stored_lead_from_document,
 };
 use super::schema::TTL_ATTRIBUTE;
-use super::{StoreError, StoredLead, StoredVersion, SyncState, WriteOrigin};
+use super::throttle::retry_throttled;
+use super::{StoreError, StoredLead, StoredVersion, WriteOrigin};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
 
 /// What a conditional write of a remote record did.
@@ -67,6 +69,11 @@ pub struct DynamoLeadStore {
 /// delivery delay or lookback window.
 pub const TOMBSTONE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// TransactWriteItems' limit.
+pub(crate) const TRANSACTION_MAX: usize = 100;
+/// Bulk requests in flight at once for one page.
+const BULK_CONCURRENCY: usize = 4;
+
 /// BatchGetItem's limit.
 const BATCH_GET_MAX: usize = 100;
 
@@ -101,8 +108,9 @@ impl DynamoLeadStore {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_GET_MAX) {
             let mut keys = KeysAndAttributes::builder()
-                .projection_expression("#pk, #ru, #h")
+                .projection_expression("#pk, #ru, #h, #g")
                 .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#g", GENERATION)
                 .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
                 .expression_attribute_names("#h", CONTENT_HASH);
             for id in chunk {
@@ -119,11 +127,8 @@ impl DynamoLeadStore {
                     tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
                 }
                 attempt += 1;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(pending))
-                    .send()
+                let request = self.client.batch_get_item().set_request_items(Some(pending));
+                let out = retry_throttled(|| request.clone().send())
                     .await
                     .map_err(|e| StoreError::dynamo("BatchGetItem", e))?;
                 for item in out
@@ -185,7 +190,7 @@ impl DynamoLeadStore {
             key: key.clone(),
             source,
         })?;
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -199,9 +204,8 @@ impl DynamoLeadStore {
             // ALL_OLD tells inserts from updates atomically, which keeps the lead
             // counter exact even when the webhook and the sync race.
             .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let result = retry_throttled(|| request.clone().send()).await;
         match result {
             Ok(out) => Ok(match out.attributes {
                 Some(old) if !old.is_empty() => PutOutcome::Updated,
@@ -281,39 +285,71 @@ impl DynamoLeadStore {
         }
     }
 
-    /// Applies a page of remote records: one projected read for the page, then
-    /// parallel conditional writes for the records that are news, then one counter
-    /// update. Records equal to what is stored cost no write at all.
+    /// Applies a page of remote records: one projected read for the page, then the
+    /// writes for the records that are news — new leads in transactions of up to 100
+    /// conditional puts, changed ones as parallel conditional puts — then one counter
+    /// update. Records equal to what is stored cost no write at all — except, in a full
+    /// pass (`generation` set), a small update that marks them as still in Twenty.
     pub async fn apply_records(
         &self,
         records: &[RemoteRecord],
         origin: WriteOrigin,
+        generation: Option<u64>,
     ) -> Result<ApplyCounts, StoreError> {
         let ids: Vec<&LeadId> = records.iter().map(|r| r.id()).collect();
         let stored = self.versions(&ids).await?;
         let mut counts = ApplyCounts::default();
-        let mut to_write = Vec::with_capacity(records.len());
+        let mut new = Vec::new();
+        let mut changed = Vec::new();
+        let mut to_tag = Vec::new();
         for record in records {
-            match stored.get(record.id()) {
-                Some(v) if v.remote_updated_at > record.updated_at() => {
-                    counts.add(PutOutcome::Stale)
+            let seen = match stored.get(record.id()) {
+                None => {
+                    new.push(record);
+                    continue;
                 }
-                Some(v) if v.content_hash == record.content_hash() => {
-                    counts.add(PutOutcome::Unchanged)
+                Some(v) if v.remote_updated_at > record.updated_at() => PutOutcome::Stale,
+                Some(v) if v.content_hash == record.content_hash() => PutOutcome::Unchanged,
+                Some(v) if v.remote_updated_at == record.updated_at() => PutOutcome::Stale,
+                Some(_) => {
+                    changed.push(record);
+                    continue;
                 }
-                Some(v) if v.remote_updated_at == record.updated_at() => {
-                    counts.add(PutOutcome::Stale)
-                }
-                _ => to_write.push(record),
+            };
+            counts.add(seen);
+            if let Some(g) = generation
+                && stored.get(record.id()).and_then(|v| v.generation) != Some(g)
+            {
+                to_tag.push(record.id());
             }
         }
-        let outcomes: Vec<PutOutcome> = stream::iter(to_write)
-            .map(|r| self.put_versioned(lead_document(r, origin, Timestamp::now()), r))
+        let now = Timestamp::now();
+        let document = |r: &RemoteRecord| {
+            let mut doc = lead_document(r, origin, now);
+            if let Some(g) = generation {
+                doc.insert(GENERATION.into(), Value::from(g));
+            }
+            doc
+        };
+        let inserted: Vec<Vec<PutOutcome>> = stream::iter(new.chunks(TRANSACTION_MAX))
+            .map(|chunk| self.insert_all(chunk, &document))
+            .buffer_unordered(BULK_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let updated: Vec<PutOutcome> = stream::iter(changed)
+            .map(|r| self.put_versioned(document(r), r))
             .buffer_unordered(self.write_concurrency)
             .try_collect()
             .await?;
-        for o in outcomes {
+        for o in inserted.into_iter().flatten().chain(updated) {
             counts.add(o);
+        }
+        if let Some(g) = generation {
+            stream::iter(to_tag.chunks(TRANSACTION_MAX))
+                .map(|chunk| self.tag_all(chunk, g))
+                .buffer_unordered(BULK_CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
         }
         if counts.inserted > 0 {
             self.adjust_lead_count(counts.inserted as i64).await?;
@@ -355,84 +391,6 @@ impl DynamoLeadStore {
             .await
             .map_err(|e| StoreError::dynamo("Scan", e))?;
         pages.into_iter().map(lead_from_item).collect()
-    }
-
-    pub async fn load_state(&self) -> Result<SyncState, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(self.state_key()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        match out.item {
-            None => Ok(SyncState::default()),
-            Some(item) => serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
-                key: sync_pk(&self.object),
-                source,
-            }),
-        }
-    }
-
-    /// Records the end of a run. The watermark is only ever set here, after every page
-    /// of a run is stored; `None` leaves it where it was.
-    pub async fn record_run(
-        &self,
-        watermark: Option<Timestamp>,
-        last_run: &Value,
-        succeeded_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
-        let key = sync_pk(&self.object);
-        let mapping = |source| StoreError::Mapping {
-            key: key.clone(),
-            source,
-        };
-        let mut sets = vec!["lastRun = :run"];
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.state_key()))
-            .expression_attribute_values(
-                ":run",
-                serde_dynamo::to_attribute_value(last_run).map_err(mapping)?,
-            );
-        if let Some(w) = watermark {
-            sets.push("watermark = :w");
-            req = req.expression_attribute_values(":w", AttributeValue::S(w.to_string()));
-        }
-        if let Some(t) = succeeded_at {
-            sets.push("lastSuccessAt = :ok");
-            req = req.expression_attribute_values(":ok", AttributeValue::S(t.to_string()));
-        }
-        req.update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
-    }
-
-    /// Moves the lead counter; ADD is atomic, so concurrent writers never lose counts.
-    pub async fn adjust_lead_count(&self, delta: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.state_key()))
-            .update_expression("ADD leadCount :d")
-            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
-    }
-
-    fn state_key(&self) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (PK.to_string(), AttributeValue::S(sync_pk(&self.object))),
-            (SK.to_string(), AttributeValue::S(STATE_SK.into())),
-        ])
     }
 }
 

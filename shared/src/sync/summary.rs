@@ -6,16 +6,37 @@ use crate::domain::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// The pass completed; the watermark moved.
     Succeeded,
+    /// Stopped cleanly before the deadline or a rate-limit wall; the next run resumes
+    /// from the checkpoint.
+    Partial,
+    /// Could not finish (Twenty or DynamoDB kept failing); the watermark did not move.
     Failed,
+    /// Another run held the lease; nothing was done.
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
 }
 
 /// What a run did and cost: returned by the function, stored as `lastRun`, logged.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncSummary {
+    pub run_id: String,
     pub mode: SyncMode,
     pub status: RunStatus,
+    /// This run continued a pass an earlier run had checkpointed.
+    pub resumed: bool,
     /// Records Twenty returned (a lookback window can return some twice).
     pub fetched: u64,
     /// Lead items written: inserted plus updated.
@@ -26,6 +47,8 @@ pub struct SyncSummary {
     pub unchanged: u64,
     /// Fetched records older than what the table already holds (a webhook got there first).
     pub stale: u64,
+    /// Leads removed because a completed full pass no longer found them in Twenty.
+    pub removed: u64,
     pub total_in_table: i64,
     pub pages: u32,
     pub requests: u64,
@@ -34,6 +57,8 @@ pub struct SyncSummary {
     pub rate_limited: u64,
     pub watermark_before: Option<Timestamp>,
     pub watermark_after: Option<Timestamp>,
+    /// How far the watermark trails now, in seconds, after the run.
+    pub watermark_lag_seconds: Option<u64>,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

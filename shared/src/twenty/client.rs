@@ -11,7 +11,7 @@ use url::Url;
 
 use super::page::{ErrorBody, ListEnvelope, OneEnvelope};
 use super::stats::RequestCounters;
-use super::{ListQuery, Page, RequestStats, RetryPolicy, TwentyError};
+use super::{ListQuery, Pacer, Page, RequestStats, RetryPolicy, TwentyError};
 use crate::config::TwentySettings;
 use crate::domain::{LeadId, ObjectName, RemoteRecord};
 
@@ -24,6 +24,7 @@ pub struct TwentyClient {
     object: ObjectName,
     page_size: u32,
     retry: RetryPolicy,
+    pacer: Arc<Pacer>,
     counters: Arc<RequestCounters>,
 }
 
@@ -61,12 +62,22 @@ impl TwentyClient {
             object: settings.object.clone(),
             page_size: settings.page_size,
             retry: RetryPolicy::default(),
+            pacer: Arc::new(Pacer::new(
+                settings.rate_limit_per_minute,
+                Duration::from_secs(60),
+            )),
             counters: Arc::default(),
         })
     }
 
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Replaces the pacing (tests use short windows).
+    pub fn with_pacer(mut self, pacer: Pacer) -> Self {
+        self.pacer = Arc::new(pacer);
         self
     }
 
@@ -231,8 +242,19 @@ impl TwentyClient {
         deadline: Instant,
     ) -> Result<T, TwentyError> {
         let mut attempt = 0;
+        let mut rate_limited_in_a_row = 0;
         loop {
             attempt += 1;
+            if let Err(wait) = self.pacer.wait_turn(deadline).await {
+                return Err(TwentyError::OutOfTime {
+                    operation: op.to_string(),
+                    attempts: attempt - 1,
+                    last: format!(
+                        "pacing under the rate limit needs {} ms more",
+                        wait.as_millis()
+                    ),
+                });
+            }
             let (last, rate_limited, retry_after) = match self
                 .send(method.clone(), url.clone(), body)
                 .await
@@ -279,6 +301,17 @@ impl TwentyClient {
                 }
                 Err(e) => (describe_transport_error(&e), false, None),
             };
+            if rate_limited {
+                rate_limited_in_a_row += 1;
+                if rate_limited_in_a_row >= self.retry.max_rate_limited {
+                    return Err(TwentyError::RateLimited {
+                        operation: op.to_string(),
+                        attempts: rate_limited_in_a_row,
+                    });
+                }
+            } else {
+                rate_limited_in_a_row = 0;
+            }
             if attempt >= self.retry.max_attempts {
                 return Err(TwentyError::RetriesExhausted {
                     operation: op.to_string(),

@@ -18,6 +18,8 @@ pub enum TwentyError {
         attempts: u32,
         last: String,
     },
+    #[error("{operation}: rate limited by Twenty {attempts} times in a row")]
+    RateLimited { operation: String, attempts: u32 },
     #[error("{operation}: out of time after {attempts} attempts; last error: {last}")]
     OutOfTime {
         operation: String,
@@ -41,6 +43,12 @@ impl TwentyError {
     /// opposed to refusing what we sent): the next run should simply try again.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::RetriesExhausted { .. } | Self::OutOfTime { .. })
+    }
+
+    /// True when the run should stop and resume later rather than fail: it ran out of
+    /// time, or Twenty's rate limit keeps refusing.
+    pub fn is_budget(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::OutOfTime { .. })
     }
 
     /// HTTP status of a definite answer, if any.

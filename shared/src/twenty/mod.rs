@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+mod pacing;
 mod page;
 mod query;
 mod retry;
@@ -10,6 +11,7 @@ mod stats;
 
 pub use client::TwentyClient;
 pub use error::TwentyError;
+pub use pacing::Pacer;
 pub use page::Page;
 pub use query::{ListQuery, filter};
 pub use retry::RetryPolicy;

@@ -10,6 +10,9 @@ use rand::Rng;
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
+    /// 429s in a row after which a call gives up (`TwentyError::RateLimited`): the
+    /// limit is then spent for the minute, and the run checkpoints instead of waiting.
+    pub max_rate_limited: u32,
     pub base_delay: Duration,
     pub rate_limit_base_delay: Duration,
     pub max_delay: Duration,
@@ -19,6 +22,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 6,
+            max_rate_limited: 3,
             base_delay: Duration::from_millis(500),
             rate_limit_base_delay: Duration::from_secs(4),
             max_delay: Duration::from_secs(30),
@@ -31,6 +35,7 @@ impl RetryPolicy {
     pub fn fast() -> Self {
         Self {
             max_attempts: 6,
+            max_rate_limited: 3,
             base_delay: Duration::from_millis(5),
             rate_limit_base_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),

@@ -7,6 +7,7 @@
 mod delta_sync_handler;
 mod faults;
 mod ordering;
+mod scale;
 mod sync_runs;
 mod util;
 mod webhook_handler;

@@ -45,7 +45,7 @@ async fn an_older_version_never_overwrites_a_newer_one() {
     // The batch path decides the same way.
     let counts = stack
         .store
-        .apply_records(&[older], WriteOrigin::Sync)
+        .apply_records(&[older], WriteOrigin::Sync, None)
         .await
         .unwrap();
     assert_eq!((counts.written(), counts.stale), (0, 1));
