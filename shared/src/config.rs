@@ -1,6 +1,7 @@
 //! Configuration, read once at cold start. This is the only module that looks at
 //! environment variables.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -16,6 +17,8 @@ pub struct Config {
     pub lookback: Duration,
     /// How long one run may take at most (besides Lambda's own deadline).
     pub time_budget: Option<Duration>,
+    /// CloudWatch namespace for Embedded Metric Format lines; none locally.
+    pub metrics_namespace: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,7 @@ pub struct WebhookConfig {
     pub secret: Option<SecretString>,
     pub tolerance: Duration,
     pub max_body_bytes: usize,
+    pub metrics_namespace: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -49,6 +53,35 @@ pub enum ConfigError {
     },
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("{name}: {reason}")]
+    Secret { name: &'static str, reason: String },
+}
+
+/// Secrets that may come as a Secrets Manager ARN (`<NAME>_SECRET_ARN`) instead of a
+/// value: deployed functions get the ARN, local runs the value.
+const SECRETS: [(&str, &str); 2] = [
+    ("TWENTY_API_KEY", "TWENTY_API_KEY_SECRET_ARN"),
+    ("TWENTY_WEBHOOK_SECRET", "TWENTY_WEBHOOK_SECRET_ARN"),
+];
+
+/// The process environment, with each secret given as an ARN read from Secrets Manager.
+async fn environment_with_secrets() -> Result<HashMap<String, String>, ConfigError> {
+    let mut vars: HashMap<String, String> = std::env::vars().collect();
+    for (name, arn_name) in SECRETS {
+        let has_value = vars.get(name).is_some_and(|v| !v.trim().is_empty());
+        if let (false, Some(arn)) = (has_value, vars.get(arn_name).cloned())
+            && !arn.trim().is_empty()
+        {
+            let value = crate::secrets::fetch_secret(arn.trim())
+                .await
+                .map_err(|e| ConfigError::Secret {
+                    name: arn_name,
+                    reason: e.to_string(),
+                })?;
+            vars.insert(name.to_string(), value);
+        }
+    }
+    Ok(vars)
 }
 
 /// Twenty's own cap on `limit`: larger values are silently cut to it.
@@ -57,6 +90,13 @@ pub const TWENTY_MAX_PAGE_SIZE: u32 = 200;
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`], reading the API key from Secrets Manager when only
+    /// `TWENTY_API_KEY_SECRET_ARN` is set. For cold start.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let vars = environment_with_secrets().await?;
+        Self::from_lookup(|name| vars.get(name).cloned())
     }
 
     /// Builds the config from any name → value lookup, so tests need not touch the
@@ -73,7 +113,7 @@ impl Config {
         })?;
         let api_key = vars.required(
             "TWENTY_API_KEY",
-            "create one in Twenty under Settings → APIs & Webhooks",
+            "create one in Twenty under Settings → APIs & Webhooks (or set TWENTY_API_KEY_SECRET_ARN to a Secrets Manager secret holding it)",
         )?;
         let table_name = vars.table_name()?;
         let object = vars.object()?;
@@ -106,6 +146,7 @@ impl Config {
             table_name,
             lookback,
             time_budget,
+            metrics_namespace: vars.optional("METRICS_NAMESPACE"),
         })
     }
 }
@@ -113,6 +154,13 @@ impl Config {
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`WebhookConfig::from_env`], reading the secret from Secrets Manager when only
+    /// `TWENTY_WEBHOOK_SECRET_ARN` is set. For cold start.
+    pub async fn load() -> Result<Self, ConfigError> {
+        let vars = environment_with_secrets().await?;
+        Self::from_lookup(|name| vars.get(name).cloned())
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -133,7 +181,7 @@ impl WebhookConfig {
             (None, false) => {
                 return Err(ConfigError::Missing {
                     name: "TWENTY_WEBHOOK_SECRET",
-                    hint: "set it to the secret of the webhook in Twenty (or WEBHOOK_ALLOW_UNSIGNED=true, for local use only)",
+                    hint: "set it (or TWENTY_WEBHOOK_SECRET_ARN) to the secret of the webhook in Twenty, or WEBHOOK_ALLOW_UNSIGNED=true for local use only",
                 });
             }
         };
@@ -144,6 +192,7 @@ impl WebhookConfig {
             secret,
             tolerance: Duration::from_secs(vars.number("WEBHOOK_TOLERANCE_SECONDS", 300)?),
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            metrics_namespace: vars.optional("METRICS_NAMESPACE"),
         })
     }
 }

@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod pii;
+pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod twenty;

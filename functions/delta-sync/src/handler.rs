@@ -2,6 +2,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
+use spartan_sync::metrics::Metrics;
 use spartan_sync::sync::SyncError;
 use spartan_sync::{SyncEngine, SyncSummary};
 use tokio::time::Instant;
@@ -12,6 +13,13 @@ use crate::payload::parse_requested_mode;
 const SAFETY_MARGIN: Duration = Duration::from_secs(10);
 /// The budget when the context has no deadline (local invocations, tests).
 const DEFAULT_BUDGET: Duration = Duration::from_secs(14 * 60);
+
+/// Built once at cold start, borrowed by every invocation.
+#[derive(Debug, Clone)]
+pub struct DeltaSync {
+    pub engine: SyncEngine,
+    pub metrics: Metrics,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -37,12 +45,21 @@ impl From<HandlerError> for Diagnostic {
 
 /// One invocation: decide the mode from the payload, run the sync, return its summary.
 pub async fn handle(
-    engine: &SyncEngine,
+    function: &DeltaSync,
     event: LambdaEvent<Value>,
 ) -> Result<SyncSummary, HandlerError> {
     let requested = parse_requested_mode(&event.payload).map_err(HandlerError::BadPayload)?;
     let deadline = run_deadline(&event.context);
-    Ok(engine.run(requested, deadline).await?)
+    match function.engine.run(requested, deadline).await {
+        Ok(summary) => {
+            function.metrics.sync_run(&summary);
+            Ok(summary)
+        }
+        Err(e) => {
+            function.metrics.sync_failed();
+            Err(e.into())
+        }
+    }
 }
 
 fn run_deadline(ctx: &Context) -> Instant {

@@ -4,5 +4,5 @@
 mod handler;
 mod payload;
 
-pub use handler::{HandlerError, handle};
+pub use handler::{DeltaSync, HandlerError, handle};
 pub use payload::parse_requested_mode;

@@ -1,11 +1,13 @@
+use delta_sync::DeltaSync;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use spartan_sync::metrics::Metrics;
 use spartan_sync::{Config, DynamoLeadStore, SyncEngine, SyncSettings, TwentyClient};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let config = Config::from_env()?;
+    let config = Config::load().await?;
     let twenty = TwentyClient::new(&config.twenty)?;
     let dynamo = spartan_sync::store::dynamo_client().await;
     let store = DynamoLeadStore::new(dynamo, &config.table_name, config.twenty.object.plural());
@@ -14,10 +16,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         time_budget: config.time_budget,
         ..SyncSettings::default()
     };
-    let engine = SyncEngine::new(twenty, store, settings);
-    let engine = &engine;
+    let function = DeltaSync {
+        engine: SyncEngine::new(twenty, store, settings),
+        metrics: Metrics::new(config.metrics_namespace.clone(), "delta-sync"),
+    };
+    let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        delta_sync::handle(engine, event).await
+        delta_sync::handle(function, event).await
     }))
     .await
 }

@@ -1,5 +1,6 @@
 use lambda_http::http::{HeaderMap, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use spartan_sync::metrics::{Metrics, WebhookMetric};
 use spartan_sync::webhook::{EventOutcome, SignatureHeaders, WebhookEvent, apply_event, verify};
 use spartan_sync::{DynamoLeadStore, Timestamp, WebhookConfig};
 
@@ -11,6 +12,7 @@ use secrecy::ExposeSecret;
 pub struct WebhookState {
     pub config: WebhookConfig,
     pub store: DynamoLeadStore,
+    pub metrics: Metrics,
 }
 
 /// parse → verify → apply → respond. Never panics and never writes for a refused
@@ -25,15 +27,32 @@ pub async fn handle(
 /// [`handle`] with the clock passed in, so recorded deliveries can be replayed at the
 /// time they were signed.
 pub async fn handle_at(state: &WebhookState, request: Request, now: Timestamp) -> Response<Body> {
+    let started = std::time::Instant::now();
+    let (metric, response) = respond(state, request, now).await;
+    state
+        .metrics
+        .webhook(metric, started.elapsed().as_secs_f64() * 1000.0);
+    response
+}
+
+async fn respond(
+    state: &WebhookState,
+    request: Request,
+    now: Timestamp,
+) -> (WebhookMetric, Response<Body>) {
     if request.method() != Method::POST {
-        return response::error(StatusCode::METHOD_NOT_ALLOWED, "only POST is accepted");
+        return (
+            WebhookMetric::BadRequest,
+            response::error(StatusCode::METHOD_NOT_ALLOWED, "only POST is accepted"),
+        );
     }
     let body: &[u8] = request.body().as_ref();
     if body.len() > state.config.max_body_bytes {
         tracing::warn!(bytes = body.len(), "webhook refused: body too large");
-        return response::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("body is larger than {} bytes", state.config.max_body_bytes),
+        let message = format!("body is larger than {} bytes", state.config.max_body_bytes);
+        return (
+            WebhookMetric::BadRequest,
+            response::error(StatusCode::PAYLOAD_TOO_LARGE, message),
         );
     }
     if let Some(secret) = &state.config.secret {
@@ -46,9 +65,10 @@ pub async fn handle_at(state: &WebhookState, request: Request, now: Timestamp) -
             state.config.tolerance,
         ) {
             tracing::warn!(reason = %reason, "webhook refused: signature check failed");
-            return response::error(
-                StatusCode::UNAUTHORIZED,
-                format!("invalid signature: {reason}"),
+            let message = format!("invalid signature: {reason}");
+            return (
+                WebhookMetric::Unauthorized,
+                response::error(StatusCode::UNAUTHORIZED, message),
             );
         }
     }
@@ -56,14 +76,20 @@ pub async fn handle_at(state: &WebhookState, request: Request, now: Timestamp) -
         Ok(e) => e,
         Err(e) => {
             tracing::warn!(error = %e, "webhook refused: bad body");
-            return response::error(StatusCode::BAD_REQUEST, e.to_string());
+            return (
+                WebhookMetric::BadRequest,
+                response::error(StatusCode::BAD_REQUEST, e.to_string()),
+            );
         }
     };
     let change = match event.change(state.config.object.singular()) {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(event = %event.event_name, error = %e, "webhook refused: bad record");
-            return response::error(StatusCode::BAD_REQUEST, e.to_string());
+            return (
+                WebhookMetric::BadRequest,
+                response::error(StatusCode::BAD_REQUEST, e.to_string()),
+            );
         }
     };
     match apply_event(&state.store, &change).await {
@@ -82,11 +108,17 @@ pub async fn handle_at(state: &WebhookState, request: Request, now: Timestamp) -
                     tracing::info!(event = %event.event_name, record_id, outcome = outcome.as_str(), "Webhook {}: {}", event.event_name, outcome.as_str())
                 }
             }
-            response::status(outcome.as_str())
+            (
+                WebhookMetric::Outcome(outcome),
+                response::status(outcome.as_str()),
+            )
         }
         Err(e) => {
             tracing::error!(event = %event.event_name, error = %e, "webhook could not be applied");
-            response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            (
+                WebhookMetric::Error,
+                response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+            )
         }
     }
 }

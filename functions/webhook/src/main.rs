@@ -1,11 +1,12 @@
 use lambda_http::{Request, service_fn};
+use spartan_sync::metrics::Metrics;
 use spartan_sync::{DynamoLeadStore, WebhookConfig};
 use webhook::{WebhookState, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = WebhookConfig::from_env()?;
+    let config = WebhookConfig::load().await?;
     if config.secret.is_none() {
         tracing::warn!(
             "WEBHOOK_ALLOW_UNSIGNED=true: webhook signatures are NOT verified. Never run this way in production."
@@ -13,7 +14,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     let dynamo = spartan_sync::store::dynamo_client().await;
     let store = DynamoLeadStore::new(dynamo, &config.table_name, config.object.plural());
-    let state = WebhookState { config, store };
+    let metrics = Metrics::new(config.metrics_namespace.clone(), "webhook");
+    let state = WebhookState {
+        config,
+        store,
+        metrics,
+    };
     let state = &state;
     lambda_http::run(service_fn(move |request: Request| async move {
         handle(state, request).await

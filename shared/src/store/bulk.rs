@@ -87,7 +87,10 @@ impl DynamoLeadStore {
         if items.is_empty() {
             return Ok(true);
         }
-        let request = self.client().transact_write_items().set_transact_items(Some(items));
+        let request = self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items));
         match retry_throttled(|| request.clone().send()).await {
             Ok(_) => Ok(true),
             Err(e) => match e.into_service_error() {

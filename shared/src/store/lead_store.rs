@@ -127,7 +127,10 @@ impl DynamoLeadStore {
                     tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
                 }
                 attempt += 1;
-                let request = self.client.batch_get_item().set_request_items(Some(pending));
+                let request = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(pending));
                 let out = retry_throttled(|| request.clone().send())
                     .await
                     .map_err(|e| StoreError::dynamo("BatchGetItem", e))?;

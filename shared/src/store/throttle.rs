@@ -15,13 +15,19 @@ const MAX_DELAY: Duration = Duration::from_secs(2);
 fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         err.code(),
-        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded")
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+        )
     )
 }
 
 /// Runs `attempt` until it succeeds, fails with anything but throttling, or has been
 /// throttled [`ATTEMPTS`] times; waits with exponential backoff and jitter in between.
-pub(crate) async fn retry_throttled<T, E, R, Fut>(mut attempt: impl FnMut() -> Fut) -> Result<T, SdkError<E, R>>
+pub(crate) async fn retry_throttled<T, E, R, Fut>(
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
     Fut: Future<Output = Result<T, SdkError<E, R>>>,
@@ -32,7 +38,11 @@ where
         match attempt().await {
             Err(e) if n < ATTEMPTS && is_throttling(&e) => {
                 let jittered = delay.mul_f64(rand::rng().random_range(0.5..=1.0));
-                tracing::debug!(attempt = n, delay_ms = jittered.as_millis() as u64, "DynamoDB throttled a write; backing off");
+                tracing::debug!(
+                    attempt = n,
+                    delay_ms = jittered.as_millis() as u64,
+                    "DynamoDB throttled a write; backing off"
+                );
                 tokio::time::sleep(jittered).await;
                 delay = (delay * 2).min(MAX_DELAY);
                 n += 1;

@@ -283,6 +283,7 @@ impl SyncEngine {
             watermark_after: None,
             watermark_lag_seconds: None,
             duration_ms: started.elapsed().as_millis() as u64,
+            push: None,
             error: None,
         }
     }
@@ -529,6 +530,7 @@ impl SyncRun<'_> {
             watermark_after,
             watermark_lag_seconds: watermark_after.map(|w| w.age_at(Timestamp::now()).as_secs()),
             duration_ms: self.started.elapsed().as_millis() as u64,
+            push: None,
             error,
         }
     }

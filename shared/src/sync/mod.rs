@@ -8,4 +8,4 @@ mod summary;
 pub use engine::{PageOutcome, SyncEngine, SyncRun, SyncSettings};
 pub use error::SyncError;
 pub use mode::{RequestedMode, SyncMode};
-pub use summary::{RunStatus, SyncSummary};
+pub use summary::{PushSummary, RunStatus, SyncSummary};

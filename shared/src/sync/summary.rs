@@ -60,6 +60,23 @@ pub struct SyncSummary {
     /// How far the watermark trails now, in seconds, after the run.
     pub watermark_lag_seconds: Option<u64>,
     pub duration_ms: u64,
+    /// Local edits sent to Twenty before the pull (absent when nothing was pending).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What the push step did with pending local edits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSummary {
+    /// Creates, updates and deletes Twenty accepted.
+    pub pushed: u64,
+    /// Failed this time (Twenty unreachable, 5xx); they stay pending and are retried.
+    pub failed: u64,
+    /// Refused by Twenty (400/404): marked on the lead for a person to look at.
+    pub rejected: u64,
+    /// Fields changed on both sides, settled by the conflict policy and recorded.
+    pub conflicts: u64,
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use lambda_http::Body;
 use serde_json::{Value, json};
+use spartan_sync::metrics::Metrics;
 use spartan_sync::webhook::sign;
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp, WebhookConfig};
 use spartan_sync_tests::stack::{dynamo_local, fresh_table};
@@ -126,7 +127,11 @@ async fn state() -> WebhookState {
     })
     .unwrap();
     let store = DynamoLeadStore::new(dynamo, &table, "leads");
-    WebhookState { config, store }
+    WebhookState {
+        config,
+        store,
+        metrics: Metrics::new(None, "webhook"),
+    }
 }
 
 async fn post(
