@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::domain::ObjectName;
+use crate::sync::merge::ConflictPolicy;
 
 /// Everything the functions need, validated.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub struct Config {
     pub time_budget: Option<Duration>,
     /// CloudWatch namespace for Embedded Metric Format lines; none locally.
     pub metrics_namespace: Option<String>,
+    /// How a field edited both here and in Twenty is settled.
+    pub conflict_policy: ConflictPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +45,29 @@ pub struct WebhookConfig {
     pub tolerance: Duration,
     pub max_body_bytes: usize,
     pub metrics_namespace: Option<String>,
+}
+
+/// What the leads API needs: only the table.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub table_name: String,
+    pub object: ObjectName,
+    pub metrics_namespace: Option<String>,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&get);
+        Ok(Self {
+            table_name: vars.table_name()?,
+            object: vars.object()?,
+            metrics_namespace: vars.optional("METRICS_NAMESPACE"),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -147,6 +173,7 @@ impl Config {
             lookback,
             time_budget,
             metrics_namespace: vars.optional("METRICS_NAMESPACE"),
+            conflict_policy: vars.conflict_policy()?,
         })
     }
 }
@@ -222,6 +249,16 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
     fn required(&self, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
         self.optional(name)
             .ok_or(ConfigError::Missing { name, hint })
+    }
+
+    fn conflict_policy(&self) -> Result<ConflictPolicy, ConfigError> {
+        match self.optional("CONFLICT_POLICY") {
+            None => Ok(ConflictPolicy::default()),
+            Some(v) => v.parse().map_err(|reason| ConfigError::Invalid {
+                name: "CONFLICT_POLICY",
+                reason,
+            }),
+        }
     }
 
     fn table_name(&self) -> Result<String, ConfigError> {
@@ -318,6 +355,7 @@ mod tests {
             ("TWENTY_PAGE_SIZE", "500"),
             ("LEADS_TABLE", "a b"),
             ("TWENTY_OBJECT", "lead s"),
+            ("CONFLICT_POLICY", "whoever-shouts"),
         ];
         for (name, value) in cases {
             let mut pairs: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != name).collect();

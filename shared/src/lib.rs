@@ -13,7 +13,7 @@ pub mod sync;
 pub mod twenty;
 pub mod webhook;
 
-pub use config::{Config, ConfigError, WebhookConfig};
+pub use config::{ApiConfig, Config, ConfigError, WebhookConfig};
 pub use domain::{LeadId, ObjectName, RemoteRecord, Timestamp};
 pub use store::DynamoLeadStore;
 pub use sync::{RequestedMode, SyncEngine, SyncSettings, SyncSummary};

@@ -70,9 +70,15 @@ async fn forward(State(proxy): State<Proxy>, headers: HeaderMap, body: Bytes) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let is_write = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]
-        .iter()
-        .any(|op| target.ends_with(op));
+    let is_write = [
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+    ]
+    .iter()
+    .any(|op| target.ends_with(op));
     if is_write && (proxy.seen.fetch_add(1, Ordering::SeqCst) + 1) % proxy.every == 0 {
         proxy.throttled.fetch_add(1, Ordering::SeqCst);
         let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#;

@@ -14,6 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = SyncSettings {
         lookback: config.lookback,
         time_budget: config.time_budget,
+        conflict_policy: config.conflict_policy,
         ..SyncSettings::default()
     };
     let function = DeltaSync {

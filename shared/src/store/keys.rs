@@ -14,6 +14,12 @@ pub const KIND: &str = "_kind";
 pub const CHANGED_AT: &str = "_changedAt";
 pub const LEAD_KIND: &str = "LEAD";
 
+/// The sparse `byPending` index holds only leads with a local edit waiting for Twenty,
+/// so the push step finds them without reading the rest.
+pub const BY_PENDING_INDEX: &str = "byPending";
+pub const PENDING_QUEUE: &str = "_pendingQueue";
+pub const PENDING_SINCE: &str = "_pendingSince";
+
 pub fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
 }

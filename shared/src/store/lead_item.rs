@@ -54,8 +54,46 @@ pub struct StoredLead {
     pub synced_by: Option<String>,
     /// When this process last wrote the item: lets tests and operators see what a run touched.
     pub synced_at: Option<Timestamp>,
-    /// Exactly the fields Twenty sent, custom ones included.
+    /// Exactly the fields Twenty sent, custom ones included (with local edits applied
+    /// while `local.pending` is set).
     pub fields: Map<String, Value>,
+    /// Local edits waiting for Twenty, if any.
+    pub local: LocalState,
+}
+
+/// What kind of local edit waits to be pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PendingKind {
+    Create,
+    Update,
+    Delete,
+}
+
+/// The local-edit bookkeeping of a lead item (all absent for a lead only Twenty edits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalState {
+    #[serde(rename = "_pending", default)]
+    pub pending: Option<PendingKind>,
+    /// Bumped by every local edit; the leads API's ETag / If-Match.
+    #[serde(rename = "_localVersion", default)]
+    pub version: u64,
+    #[serde(rename = "_localEditedAt", default)]
+    pub edited_at: Option<Timestamp>,
+    /// Twenty's fields as both sides last agreed: what a merge compares against.
+    #[serde(rename = "_base", default)]
+    pub base: Option<Map<String, Value>>,
+    /// A newer remote version that arrived while the local edit was pending.
+    #[serde(rename = "_incoming", default)]
+    pub incoming: Option<Map<String, Value>>,
+    #[serde(rename = "_pushAttempts", default)]
+    pub push_attempts: u64,
+    #[serde(rename = "_pushError", default)]
+    pub push_error: Option<String>,
+    /// Twenty refused the push (400/404): kept for a person to look at, not retried
+    /// until the lead is edited again.
+    #[serde(rename = "_pushRejected", default)]
+    pub rejected: Option<String>,
 }
 
 /// Twenty's record plus keys and bookkeeping, as one flat JSON object that
@@ -113,6 +151,13 @@ pub(crate) fn stored_lead_from_document(mut doc: Map<String, Value>) -> Result<S
     let synced_at = take_string(&mut doc, SYNCED_AT)
         .ok()
         .and_then(|s| Timestamp::parse(&s).ok());
+    let bookkeeping: Map<String, Value> = doc
+        .iter()
+        .filter(|(k, _)| k.starts_with('_'))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let local: LocalState = serde_json::from_value(Value::Object(bookkeeping))
+        .map_err(|e| format!("bad local-edit bookkeeping: {e}"))?;
     doc.retain(|k, _| !k.starts_with('_'));
     Ok(StoredLead {
         id,
@@ -121,6 +166,7 @@ pub(crate) fn stored_lead_from_document(mut doc: Map<String, Value>) -> Result<S
         synced_by,
         synced_at,
         fields: doc,
+        local,
     })
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::keys::{LEAD_SK, PK, SK, lead_pk};
 use super::lead_item::{
-    CONTENT_HASH, DESTROYED_AT, GENERATION, REMOTE_UPDATED_AT, lead_document,
+    CONTENT_HASH, DESTROYED_AT, GENERATION, PENDING, REMOTE_UPDATED_AT, lead_document,
     stored_lead_from_document,
 };
 use super::schema::TTL_ATTRIBUTE;
@@ -198,10 +198,15 @@ impl DynamoLeadStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR (#ru < :ru AND #h <> :h)")
+            // A lead with a local edit pending is never overwritten: the remote version
+            // is kept beside it for the merge instead (see `defer_incoming`).
+            .condition_expression(
+                "attribute_not_exists(#pk) OR (#ru < :ru AND #h <> :h AND attribute_not_exists(#pending))",
+            )
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
             .expression_attribute_names("#h", CONTENT_HASH)
+            .expression_attribute_names("#pending", PENDING)
             .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
             .expression_attribute_values(":h", AttributeValue::S(record.content_hash()))
             // ALL_OLD tells inserts from updates atomically, which keeps the lead
@@ -216,6 +221,12 @@ impl DynamoLeadStore {
             }),
             Err(err) => match err.into_service_error() {
                 PutItemError::ConditionalCheckFailedException(e) => {
+                    if e.item
+                        .as_ref()
+                        .is_some_and(|item| item.contains_key(PENDING))
+                    {
+                        return self.defer_incoming(record).await;
+                    }
                     let stored: Option<StoredVersion> =
                         e.item.and_then(|item| serde_dynamo::from_item(item).ok());
                     Ok(match stored {

@@ -8,6 +8,7 @@ mod keys;
 mod lead_item;
 mod lead_store;
 mod lease;
+mod local_edits;
 mod notes;
 mod schema;
 mod sweep;
@@ -15,9 +16,10 @@ mod sync_state;
 mod throttle;
 
 pub use error::StoreError;
-pub use lead_item::{StoredLead, StoredVersion, WriteOrigin};
+pub use lead_item::{LocalState, PendingKind, StoredLead, StoredVersion, WriteOrigin};
 pub use lead_store::{ApplyCounts, DynamoLeadStore, PutOutcome, TOMBSTONE_TTL};
 pub use lease::LeaseHolder;
+pub use local_edits::{Conflict, LocalEditError};
 pub use schema::create_table;
 pub use sync_state::{Checkpoint, CheckpointChange, Reachability, RunRecord, SyncState};
 

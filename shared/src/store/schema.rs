@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
-use super::keys::{BY_KIND_INDEX, CHANGED_AT, KIND, PK, SK};
+use super::keys::{
+    BY_KIND_INDEX, BY_PENDING_INDEX, CHANGED_AT, KIND, PENDING_QUEUE, PENDING_SINCE, PK, SK,
+};
 
 /// The attribute DynamoDB's TTL reads (epoch seconds) on short-lived items.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
@@ -24,6 +26,21 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .key_schema(key(SK, KeyType::Range).map_err(|e| built(op, e))?)
         .attribute_definitions(attr(KIND).map_err(|e| built(op, e))?)
         .attribute_definitions(attr(CHANGED_AT).map_err(|e| built(op, e))?)
+        .attribute_definitions(attr(PENDING_QUEUE).map_err(|e| built(op, e))?)
+        .attribute_definitions(attr(PENDING_SINCE).map_err(|e| built(op, e))?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(BY_PENDING_INDEX)
+                .key_schema(key(PENDING_QUEUE, KeyType::Hash).map_err(|e| built(op, e))?)
+                .key_schema(key(PENDING_SINCE, KeyType::Range).map_err(|e| built(op, e))?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| built(op, e))?,
+        )
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(BY_KIND_INDEX)

@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
+use super::merge::ConflictPolicy;
+use super::push::Pusher;
+use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::Timestamp;
 use crate::store::{
     ApplyCounts, Checkpoint, CheckpointChange, DynamoLeadStore, Reachability, RunRecord,
@@ -21,6 +23,8 @@ pub struct SyncSettings {
     pub reserve: Duration,
     /// How long a run's lease lasts unless renewed (it is renewed as pages go by).
     pub lease_ttl: Duration,
+    /// How a field edited on both sides is settled when local edits are pushed.
+    pub conflict_policy: ConflictPolicy,
 }
 
 impl Default for SyncSettings {
@@ -30,6 +34,7 @@ impl Default for SyncSettings {
             time_budget: None,
             reserve: Duration::from_secs(20),
             lease_ttl: Duration::from_secs(120),
+            conflict_policy: ConflictPolicy::default(),
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct SyncRun<'a> {
     longest_page: Duration,
     lease_renewed: Instant,
     stats_before: RequestStats,
+    push: Option<PushSummary>,
 }
 
 impl SyncEngine {
@@ -133,7 +139,11 @@ impl SyncEngine {
         deadline: Instant,
         owner: &str,
     ) -> Result<SyncSummary, SyncError> {
+        let stats_before = self.twenty.stats();
+        let push = self.push(deadline).await?;
         let mut run = self.start(requested, owner).await?;
+        run.push = push;
+        run.stats_before = stats_before;
         loop {
             match run.next_page(deadline).await {
                 Ok(PageOutcome::More) => continue,
@@ -146,6 +156,19 @@ impl SyncEngine {
                 }
             }
         }
+    }
+
+    /// Sends pending local edits to Twenty (the first step of every run).
+    pub async fn push(&self, deadline: Instant) -> Result<Option<PushSummary>, SyncError> {
+        let reserve = self.settings.reserve;
+        let pusher = Pusher {
+            twenty: &self.twenty,
+            store: &self.store,
+            policy: self.settings.conflict_policy,
+        };
+        pusher
+            .push_pending(deadline.checked_sub(reserve).unwrap_or(deadline))
+            .await
     }
 
     /// Reads the sync state and decides what the run does: resume a checkpointed pass,
@@ -257,6 +280,7 @@ impl SyncEngine {
             longest_page: Duration::ZERO,
             lease_renewed: started,
             stats_before,
+            push: None,
         })
     }
 
@@ -530,7 +554,7 @@ impl SyncRun<'_> {
             watermark_after,
             watermark_lag_seconds: watermark_after.map(|w| w.age_at(Timestamp::now()).as_secs()),
             duration_ms: self.started.elapsed().as_millis() as u64,
-            push: None,
+            push: self.push.clone(),
             error,
         }
     }

@@ -2,7 +2,9 @@
 
 mod engine;
 mod error;
+pub mod merge;
 mod mode;
+mod push;
 mod summary;
 
 pub use engine::{PageOutcome, SyncEngine, SyncRun, SyncSettings};

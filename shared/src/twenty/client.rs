@@ -174,21 +174,25 @@ impl TwentyClient {
         self.one(env, &op)
     }
 
-    /// `DELETE /rest/<objects>/<id>`: soft (sets `deletedAt`) or hard (row gone).
-    /// Twenty's default, with no parameter, is hard.
+    /// `DELETE /rest/<objects>/<id>`: soft (sets `deletedAt`; returns the record) or
+    /// hard (row gone; returns `None`). Twenty's default, with no parameter, is hard.
     pub async fn delete(
         &self,
         id: &LeadId,
         soft: bool,
         deadline: Instant,
-    ) -> Result<(), TwentyError> {
+    ) -> Result<Option<RemoteRecord>, TwentyError> {
         let mut url = self.url(&[self.object.plural(), id.as_str()])?;
         if soft {
             url.query_pairs_mut().append_pair("soft_delete", "true");
         }
         let op = format!("DELETE {}/{id}", self.object.plural());
-        let _: OneEnvelope = self.call(Method::DELETE, url, None, &op, deadline).await?;
-        Ok(())
+        let env: OneEnvelope = self.call(Method::DELETE, url, None, &op, deadline).await?;
+        if soft {
+            self.one(env, &op).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, TwentyError> {

@@ -19,6 +19,9 @@ pub enum Fault {
     Slow(Duration),
     /// Handle the request (its effects happen), then answer 200 with half the body.
     TruncatedJson,
+    /// Handle the request (its effects happen), then hold the answer this long: the
+    /// client times out although Twenty did what it asked.
+    LostResponse(Duration),
 }
 
 #[derive(Debug, Default)]

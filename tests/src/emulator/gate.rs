@@ -52,16 +52,19 @@ async fn admit_and_run(emulator: &EmulatorHandle, request: Request, next: Next) 
             retry_after_secs,
         }) => return injected_status(emulator, *code, *retry_after_secs),
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
-        Some(Fault::TruncatedJson) | None => {}
+        Some(Fault::TruncatedJson | Fault::LostResponse(_)) | None => {}
     }
     if let Err(rejection) = emulator.admit() {
         return rejection.into_response();
     }
     let response = next.run(request).await;
-    if fault == Some(Fault::TruncatedJson) {
-        truncate(response).await
-    } else {
-        response
+    match fault {
+        Some(Fault::TruncatedJson) => truncate(response).await,
+        Some(Fault::LostResponse(delay)) => {
+            tokio::time::sleep(delay).await;
+            response
+        }
+        _ => response,
     }
 }
 

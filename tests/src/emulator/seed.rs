@@ -1,11 +1,14 @@
 //! Starting data. Deterministic: a fixed RNG seed, so every run has the same leads
 //! (ids included); only timestamps come from the real clock.
 
+use std::time::Duration;
+
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
 
+use super::clock::{Millis, now_ms};
 use super::schema::{ObjectKind, Record};
 use super::world::{Actor, World};
 
@@ -19,6 +22,16 @@ pub enum Seed {
     DemoLeads,
     /// `n` leads created in one batch: they all share one `updatedAt`, like a dev seed.
     Generated(usize),
+    /// `count` leads like [`Seed::Generated`], last edited in the past: in id order, their
+    /// `createdAt` = `updatedAt` are evenly spread from `age + span` ago (the first) to
+    /// `age` ago (the last), so they also sort by `updatedAt` in id order. A delta sync
+    /// run now, after a full one, finds nothing new but the newest one (its lookback).
+    /// `span` zero: they all share one `updatedAt`, `age` ago.
+    Backdated {
+        count: usize,
+        age: Duration,
+        span: Duration,
+    },
 }
 
 pub const DEMO_LEAD_COUNT: usize = 47;
@@ -101,8 +114,27 @@ pub(crate) fn build(seed: &Seed) -> World {
             let leads: Vec<Record> = (0..*n).map(generated_lead).collect();
             let _ = world.create(ObjectKind::Lead, &leads, Actor::Api, false);
         }
+        Seed::Backdated { count, age, span } => {
+            let leads: Vec<Record> = (0..*count).map(generated_lead).collect();
+            // In chunks: one create checks its batch for repeated ids pairwise. The
+            // timestamps are set below, so the chunks' own ticks do not matter.
+            for chunk in leads.chunks(1_000) {
+                let _ = world.create(ObjectKind::Lead, chunk, Actor::Api, false);
+            }
+            let newest = now_ms() - millis(*age);
+            let span = millis(*span);
+            let steps = i64::try_from(count.saturating_sub(1).max(1)).unwrap_or(i64::MAX);
+            world.backdate(ObjectKind::Lead, |i| {
+                let i = i64::try_from(i).unwrap_or(i64::MAX);
+                newest - span + span.saturating_mul(i) / steps
+            });
+        }
     }
     world
+}
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn demo_leads() -> Vec<Record> {
@@ -223,6 +255,32 @@ mod tests {
         let names: std::collections::HashSet<&Value> =
             a.rows(ObjectKind::Lead).map(|r| &r["name"]).collect();
         assert_eq!(names.len(), DEMO_LEAD_COUNT);
+    }
+
+    #[test]
+    fn backdated_seed_spreads_updated_at_in_id_order_into_the_past() {
+        let hour = Duration::from_secs(3600);
+        let world = build(&Seed::Backdated {
+            count: 5,
+            age: hour,
+            span: 4 * hour,
+        });
+        let rows: Vec<&Record> = world.rows(ObjectKind::Lead).collect();
+        assert_eq!(rows.len(), 5);
+        let stamps: Vec<Millis> = rows
+            .iter()
+            .map(|r| super::super::clock::parse_instant(r["updatedAt"].as_str().unwrap()).unwrap())
+            .collect();
+        assert!(
+            stamps.windows(2).all(|w| w[1] - w[0] == 3_600_000),
+            "{stamps:?}"
+        );
+        let age = now_ms() - stamps[4];
+        assert!(
+            (3_600_000..3_660_000).contains(&age),
+            "newest is {age} ms old"
+        );
+        assert!(rows.iter().all(|r| r["createdAt"] == r["updatedAt"]));
     }
 
     #[test]

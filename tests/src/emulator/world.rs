@@ -100,6 +100,16 @@ impl World {
         self.get(kind, id).filter(|r| r["deletedAt"].is_null())
     }
 
+    /// Seeds only: sets `createdAt` and `updatedAt` of the `i`-th record of `kind` (in id
+    /// order) to `at(i)`. The clock is not wound back, so later edits are newer.
+    pub(crate) fn backdate(&mut self, kind: ObjectKind, mut at: impl FnMut(usize) -> Millis) {
+        for (i, record) in self.table_mut(kind).values_mut().enumerate() {
+            let stamp = Value::from(format_ms(at(i)));
+            record.insert("createdAt".into(), stamp.clone());
+            record.insert("updatedAt".into(), stamp);
+        }
+    }
+
     fn table_mut(&mut self, kind: ObjectKind) -> &mut BTreeMap<String, Record> {
         self.tables.entry(kind).or_default()
     }

@@ -1,7 +1,7 @@
 use delta_sync::DeltaSync;
 use lambda_runtime::{Context, LambdaEvent};
-use spartan_sync::metrics::Metrics;
 use serde_json::{Value, json};
+use spartan_sync::metrics::Metrics;
 use spartan_sync::sync::SyncMode;
 use spartan_sync_tests::emulator::Seed;
 use spartan_sync_tests::stack::TestStack;

@@ -4,8 +4,10 @@
 // Test code: an unwrap that fails is the test failing, with its location.
 #![allow(clippy::unwrap_used)]
 
+mod bidirectional;
 mod delta_sync_handler;
 mod faults;
+mod leads_api;
 mod ordering;
 mod scale;
 mod sync_runs;

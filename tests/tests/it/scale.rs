@@ -263,29 +263,53 @@ async fn the_client_paces_itself_under_twentys_limit_instead_of_hitting_it() {
 #[tokio::test]
 async fn dynamodb_throttling_is_retried_without_loss() {
     // Every second write is refused the way DynamoDB refuses when it throttles.
-    let proxy = DynamoThrottlingProxy::start(&dynamo_local_endpoint(), 2).await.unwrap();
+    let proxy = DynamoThrottlingProxy::start(&dynamo_local_endpoint(), 2)
+        .await
+        .unwrap();
     let stack = TestStack::with(StackOptions {
         seed: Seed::Generated(500),
         dynamo_endpoint: Some(proxy.endpoint.clone()),
         ..StackOptions::default()
     })
     .await;
-    let full = stack.engine.run(RequestedMode::Auto, deadline()).await.unwrap();
+    let full = stack
+        .engine
+        .run(RequestedMode::Auto, deadline())
+        .await
+        .unwrap();
     assert_eq!((full.status, full.changed), (RunStatus::Succeeded, 500));
     let after_full = proxy.throttled();
     assert!(after_full >= 3, "throttled {after_full} bulk writes");
 
     // Changed leads are written one by one: many single writes throttled.
     for lead in stack.emulator.records("leads").iter().take(100) {
-        stack.emulator.update("leads", lead["id"].as_str().unwrap(), json!({"score": 31337}));
+        stack.emulator.update(
+            "leads",
+            lead["id"].as_str().unwrap(),
+            json!({"score": 31337}),
+        );
     }
-    let delta = stack.engine.run(RequestedMode::Auto, deadline()).await.unwrap();
+    let delta = stack
+        .engine
+        .run(RequestedMode::Auto, deadline())
+        .await
+        .unwrap();
     assert_eq!((delta.status, delta.changed), (RunStatus::Succeeded, 100));
-    assert!(proxy.throttled() - after_full >= 50, "throttled {} writes", proxy.throttled() - after_full);
+    assert!(
+        proxy.throttled() - after_full >= 50,
+        "throttled {} writes",
+        proxy.throttled() - after_full
+    );
 
     let table = stored(&stack).await;
     assert_eq!(table.len(), 500);
-    assert_eq!(table.values().filter(|l| l.fields["score"] == 31337).count(), 100);
+    assert_eq!(
+        table
+            .values()
+            .filter(|l| l.fields["score"] == 31337)
+            .count(),
+        100
+    );
     assert_eq!(stack.store.load_state().await.unwrap().lead_count, 500);
 }
 

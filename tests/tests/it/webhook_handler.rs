@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use lambda_http::Body;
 use serde_json::{Value, json};
 use spartan_sync::metrics::Metrics;
@@ -52,32 +51,13 @@ fn signed_at(delivery: &Delivery) -> Timestamp {
     Timestamp::from_unix_millis(ts.1.parse().unwrap()).unwrap()
 }
 
-/// An API Gateway HTTP API v2 event, from the runtime's fixture, turned into our POST.
 fn apigw(
     method: &str,
     body: &[u8],
     headers: &[(String, String)],
     base64: bool,
 ) -> lambda_http::Request {
-    let mut event: Value = serde_json::from_str(include_str!(
-        "../../fixtures/aws/example-apigw-v2-request-no-authorizer.json"
-    ))
-    .unwrap();
-    event["routeKey"] = json!(format!("{method} /api/webhooks/twenty"));
-    event["rawPath"] = json!("/api/webhooks/twenty");
-    event["requestContext"]["http"]["method"] = json!(method);
-    event["requestContext"]["http"]["path"] = json!("/api/webhooks/twenty");
-    for (k, v) in headers {
-        event["headers"][k.to_lowercase()] = json!(v);
-    }
-    event["headers"]["content-type"] = json!("application/json");
-    if base64 {
-        event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
-    } else {
-        event["body"] = json!(String::from_utf8(body.to_vec()).unwrap());
-    }
-    event["isBase64Encoded"] = json!(base64);
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    crate::util::apigw(method, "/api/webhooks/twenty", body, headers, base64)
 }
 
 /// A fresh delivery of `event` for `record`, signed now, exactly as Twenty would send it.

@@ -1,0 +1,239 @@
+use lambda_http::http::{HeaderMap, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use spartan_sync::store::{LocalEditError, StoreError, StoredLead};
+use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
+
+use crate::body;
+use crate::route::Route;
+
+/// Built once at cold start, borrowed by every invocation.
+#[derive(Debug, Clone)]
+pub struct LeadsApi {
+    pub store: DynamoLeadStore,
+}
+
+const MAX_BODY: usize = 256 * 1024;
+
+/// Routes one request. Never panics; 5xx only when DynamoDB fails (the log has the
+/// detail, the body does not).
+pub async fn handle(
+    api: &LeadsApi,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let route = Route::of(request.method(), request.uri().path());
+    let response = match respond(api, &request, route).await {
+        Ok(r) => r,
+        Err(ApiError::Status(status, message)) => error(status, &message),
+        Err(ApiError::Store(e)) => {
+            tracing::error!(error = %e, "leads API: store failure");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    };
+    Ok(response)
+}
+
+enum ApiError {
+    Status(StatusCode, String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<LocalEditError> for ApiError {
+    fn from(e: LocalEditError) -> Self {
+        match e {
+            LocalEditError::NotFound => Self::Status(StatusCode::NOT_FOUND, "no such lead".into()),
+            LocalEditError::VersionMismatch { current } => Self::Status(
+                StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "the lead changed since you read it (it is at version {current}); read it again"
+                ),
+            ),
+            LocalEditError::Invalid(m) => Self::Status(StatusCode::CONFLICT, m),
+            LocalEditError::Store(s) => Self::Store(s),
+        }
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::Status(StatusCode::BAD_REQUEST, message.into())
+}
+
+async fn respond(
+    api: &LeadsApi,
+    request: &Request,
+    route: Route,
+) -> Result<Response<Body>, ApiError> {
+    let store = &api.store;
+    match route {
+        Route::ListLeads => {
+            let params = request.query_string_parameters();
+            let since = match params.first("updatedSince") {
+                Some(s) => Some(
+                    Timestamp::parse(s).map_err(|e| bad_request(format!("updatedSince: {e}")))?,
+                ),
+                None => None,
+            };
+            let limit = match params.first("limit") {
+                Some(l) => l
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=500).contains(l))
+                    .ok_or_else(|| bad_request("limit must be a number from 1 to 500"))?,
+                None => 100,
+            };
+            let include_deleted = params.first("includeDeleted") == Some("true");
+            let (leads, next) = store
+                .list_leads(
+                    since,
+                    params.first("status"),
+                    include_deleted,
+                    params.first("cursor"),
+                    limit,
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::Request { reason, .. } => bad_request(reason),
+                    other => ApiError::Store(other),
+                })?;
+            let data: Vec<Value> = leads.iter().map(lead_json).collect();
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"data": data, "nextCursor": next}),
+                None,
+            ))
+        }
+        Route::GetLead(id) => {
+            let id = lead_id(&id)?;
+            let lead = store
+                .load_lead(&id)
+                .await?
+                .filter(|l| l.local.pending != Some(spartan_sync::store::PendingKind::Delete));
+            let lead =
+                lead.ok_or_else(|| ApiError::Status(StatusCode::NOT_FOUND, "no such lead".into()))?;
+            Ok(json_response(
+                StatusCode::OK,
+                &lead_json(&lead),
+                Some(lead.local.version),
+            ))
+        }
+        Route::CreateLead => {
+            let fields = body::fields(body_bytes(request)?, false).map_err(bad_request)?;
+            let lead = store.local_create(fields).await?;
+            tracing::info!(lead = %lead.id, "lead created locally; it is pushed to Twenty by the next sync");
+            Ok(json_response(
+                StatusCode::CREATED,
+                &lead_json(&lead),
+                Some(lead.local.version),
+            ))
+        }
+        Route::UpdateLead(id) => {
+            let id = lead_id(&id)?;
+            let patch = body::fields(body_bytes(request)?, false).map_err(bad_request)?;
+            let if_match = if_match(request.headers())?;
+            let lead = store.local_update(&id, &patch, if_match).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &lead_json(&lead),
+                Some(lead.local.version),
+            ))
+        }
+        Route::DeleteLead(id) => {
+            let id = lead_id(&id)?;
+            store
+                .local_delete(&id, if_match(request.headers())?)
+                .await?;
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            Ok(response)
+        }
+        Route::ListConflicts => {
+            let conflicts = store.conflicts(200).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"data": conflicts}),
+                None,
+            ))
+        }
+        Route::MethodNotAllowed => Err(ApiError::Status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this path".into(),
+        )),
+        Route::NotFound => Err(ApiError::Status(
+            StatusCode::NOT_FOUND,
+            "no such route: try /leads or /conflicts".into(),
+        )),
+    }
+}
+
+fn body_bytes(request: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY {
+        return Err(ApiError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {MAX_BODY} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
+    LeadId::parse(raw).map_err(|_| ApiError::Status(StatusCode::NOT_FOUND, "no such lead".into()))
+}
+
+/// `If-Match: "3"` (or `3`, or `W/"3"`): the local version the edit is based on.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
+    text.parse()
+        .map(Some)
+        .map_err(|_| bad_request("If-Match must be the lead's ETag, e.g. \"3\""))
+}
+
+/// The lead in Twenty's own field shapes, with our sync state under `_sync`.
+fn lead_json(lead: &StoredLead) -> Value {
+    let mut fields = lead.fields.clone();
+    fields.insert(
+        "_sync".into(),
+        json!({
+            "version": lead.local.version,
+            "pending": lead.local.pending,
+            "pushError": lead.local.push_error,
+            "rejected": lead.local.rejected,
+            "remoteUpdatedAt": if lead.local.pending == Some(spartan_sync::store::PendingKind::Create) { None } else { Some(lead.remote_updated_at) },
+        }),
+    );
+    Value::Object(fields)
+}
+
+fn json_response(status: StatusCode, body: &Value, etag: Option<u64>) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    if let Some(v) = etag
+        && let Ok(value) = header::HeaderValue::from_str(&format!("\"{v}\""))
+    {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    json_response(status, &json!({"error": message}), None)
+}

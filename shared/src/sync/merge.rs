@@ -1,0 +1,239 @@
+//! The three-way merge of a lead edited on both sides.
+//!
+//! The base is what both sides last agreed on. A field only one side changed takes
+//! that side's value; a field both changed to different values is a conflict, settled
+//! by the policy and reported so it can be recorded.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use crate::domain::Timestamp;
+
+/// How a field changed on both sides is settled (`CONFLICT_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConflictPolicy {
+    /// Twenty is the system of record: its value stays.
+    #[default]
+    RemoteWins,
+    /// The local edit is sent to Twenty over the remote one.
+    LocalWins,
+    /// The later change wins: the local edit's time against Twenty's `updatedAt`.
+    NewestWins,
+}
+
+impl ConflictPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RemoteWins => "remote-wins",
+            Self::LocalWins => "local-wins",
+            Self::NewestWins => "newest-wins",
+        }
+    }
+}
+
+impl FromStr for ConflictPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "remote-wins" => Ok(Self::RemoteWins),
+            "local-wins" => Ok(Self::LocalWins),
+            "newest-wins" => Ok(Self::NewestWins),
+            other => Err(format!(
+                "'{other}' is not remote-wins, local-wins or newest-wins"
+            )),
+        }
+    }
+}
+
+/// Fields Twenty owns: never merged, never sent.
+pub const SYSTEM_FIELDS: [&str; 8] = [
+    "id",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+    "createdBy",
+    "updatedBy",
+    "position",
+    "searchVector",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Local,
+    Remote,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldConflict {
+    pub field: String,
+    pub local: Value,
+    pub remote: Value,
+    pub chosen: Side,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Merge {
+    /// What to PATCH in Twenty: merged values that differ from Twenty's.
+    pub patch: Map<String, Value>,
+    pub conflicts: Vec<FieldConflict>,
+}
+
+pub fn merge(
+    base: &Map<String, Value>,
+    local: &Map<String, Value>,
+    remote: &Map<String, Value>,
+    policy: ConflictPolicy,
+    local_edited_at: Option<Timestamp>,
+    remote_updated_at: Timestamp,
+) -> Merge {
+    let fields: BTreeSet<&String> = base
+        .keys()
+        .chain(local.keys())
+        .chain(remote.keys())
+        .collect();
+    let mut out = Merge::default();
+    for field in fields {
+        if SYSTEM_FIELDS.contains(&field.as_str()) {
+            continue;
+        }
+        let (b, l, r) = (base.get(field), local.get(field), remote.get(field));
+        let local_changed = l != b;
+        let remote_changed = r != b;
+        let chosen = match (local_changed, remote_changed) {
+            (false, _) => Side::Remote,
+            (true, false) => Side::Local,
+            (true, true) if l == r => Side::Remote,
+            (true, true) => {
+                let chosen = match policy {
+                    ConflictPolicy::RemoteWins => Side::Remote,
+                    ConflictPolicy::LocalWins => Side::Local,
+                    ConflictPolicy::NewestWins => match local_edited_at {
+                        Some(t) if t > remote_updated_at => Side::Local,
+                        _ => Side::Remote,
+                    },
+                };
+                out.conflicts.push(FieldConflict {
+                    field: field.clone(),
+                    local: l.cloned().unwrap_or(Value::Null),
+                    remote: r.cloned().unwrap_or(Value::Null),
+                    chosen,
+                });
+                chosen
+            }
+        };
+        if chosen == Side::Local
+            && let Some(value) = l
+            && Some(value) != r
+        {
+            out.patch.insert(field.clone(), value.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    #[test]
+    fn edits_to_different_fields_both_survive() {
+        let base = m(json!({"phones": "1", "email": "a@x", "updatedAt": "t0"}));
+        let local = m(json!({"phones": "1", "email": "b@x", "updatedAt": "t0"}));
+        let remote = m(json!({"phones": "2", "email": "a@x", "updatedAt": "t1"}));
+        let out = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::RemoteWins,
+            None,
+            ts("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(out.patch, m(json!({"email": "b@x"})));
+        assert!(out.conflicts.is_empty());
+    }
+
+    #[test]
+    fn the_policy_settles_a_field_both_changed() {
+        let base = m(json!({"phones": "1"}));
+        let local = m(json!({"phones": "L"}));
+        let remote = m(json!({"phones": "R"}));
+        let remote_at = ts("2026-01-01T00:00:10Z");
+        let remote_wins = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::RemoteWins,
+            None,
+            remote_at,
+        );
+        assert!(remote_wins.patch.is_empty());
+        assert_eq!(remote_wins.conflicts[0].chosen, Side::Remote);
+        let local_wins = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::LocalWins,
+            None,
+            remote_at,
+        );
+        assert_eq!(local_wins.patch, m(json!({"phones": "L"})));
+        let later = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::NewestWins,
+            Some(ts("2026-01-01T00:00:11Z")),
+            remote_at,
+        );
+        assert_eq!(later.conflicts[0].chosen, Side::Local);
+        let earlier = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::NewestWins,
+            Some(ts("2026-01-01T00:00:09Z")),
+            remote_at,
+        );
+        assert_eq!(earlier.conflicts[0].chosen, Side::Remote);
+    }
+
+    #[test]
+    fn the_same_change_on_both_sides_is_no_conflict_and_system_fields_are_never_sent() {
+        let base = m(json!({"score": 1, "updatedAt": "a", "position": 0}));
+        let local = m(json!({"score": 2, "updatedAt": "b", "position": 5}));
+        let remote = m(json!({"score": 2, "updatedAt": "c", "position": 0}));
+        let out = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::RemoteWins,
+            None,
+            ts("2026-01-01T00:00:00Z"),
+        );
+        assert!(out.patch.is_empty() && out.conflicts.is_empty());
+    }
+
+    #[test]
+    fn policies_parse_from_their_documented_names() {
+        for p in [
+            ConflictPolicy::RemoteWins,
+            ConflictPolicy::LocalWins,
+            ConflictPolicy::NewestWins,
+        ] {
+            assert_eq!(p.as_str().parse::<ConflictPolicy>(), Ok(p));
+        }
+        assert!("whoever".parse::<ConflictPolicy>().is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! The results: one JSON document and one table.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use spartan_sync::Timestamp;
+
+use super::Plan;
+use super::bandwidth::{BandwidthCase, CHANGES_PER_HOUR, MAX_RATIO_1000_3, RUNS_PER_HOUR};
+use super::footprint::Footprint;
+use super::full_sync::FullSyncCase;
+use super::webhook::WebhookResults;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub arch: &'static str,
+    pub kernel: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub generated_at: String,
+    pub host: Host,
+    /// The cargo profile the bench and the function binaries were built with.
+    pub profile: &'static str,
+    pub build_seconds: Option<f64>,
+    pub run_seconds: f64,
+    pub bandwidth: Vec<BandwidthCase>,
+    pub full_sync: Vec<FullSyncCase>,
+    pub webhook: Option<WebhookResults>,
+    pub footprint: Option<Footprint>,
+}
+
+impl Results {
+    pub fn new(plan: &Plan) -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+            .unwrap_or_default();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        Self {
+            generated_at: Timestamp::now().to_string(),
+            host: Host {
+                cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                cpu_model,
+                arch: std::env::consts::ARCH,
+                kernel,
+            },
+            profile: "bench-build",
+            build_seconds: plan.build_seconds,
+            run_seconds: 0.0,
+            bandwidth: Vec::new(),
+            full_sync: Vec::new(),
+            webhook: None,
+            footprint: None,
+        }
+    }
+
+    /// `results.json`, a timestamped copy, and `results.md` (the table).
+    pub fn write(&self, dir: &Path, table: &str) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_string_pretty(self)?;
+        let stamp: String = self
+            .generated_at
+            .chars()
+            .take(19)
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .collect();
+        std::fs::write(dir.join("results.json"), &json)?;
+        std::fs::write(dir.join(format!("results-{stamp}Z.json")), &json)?;
+        std::fs::write(dir.join("results.md"), format!("{table}\n"))?;
+        Ok(())
+    }
+
+    /// The one table `make bench` prints.
+    pub fn table(&self) -> String {
+        let mut rows: Vec<[String; 4]> = Vec::new();
+        let mut row = |a: &str, b: String, c: String, d: String| rows.push([a.into(), b, c, d]);
+
+        for b in &self.bandwidth {
+            let n = thousands(b.leads as u64);
+            let k = b.changed;
+            let verdict = if b.leads == 1_000 && k == 3 {
+                if b.ratio <= MAX_RATIO_1000_3 {
+                    format!(" ✅ (≤ {}%)", MAX_RATIO_1000_3 * 100.0)
+                } else {
+                    format!(" ❌ (must be ≤ {}%)", MAX_RATIO_1000_3 * 100.0)
+                }
+            } else {
+                String::new()
+            };
+            row(
+                "Bandwidth",
+                format!("delta sync, N={n}, k={k}"),
+                cost(b.delta.bytes, b.delta.requests),
+                format!(
+                    "{} records ({k} changed + {} lookback re-read); **{:.2}% of naive**{verdict}",
+                    b.delta.records,
+                    b.delta.records.saturating_sub(k as u64),
+                    b.ratio * 100.0
+                ),
+            );
+            row(
+                "",
+                format!("naive full re-pull, N={n}"),
+                cost(b.naive.bytes, b.naive.requests),
+                format!(
+                    "every page, {}/page, depth=0 (what the old system pulled every run)",
+                    super::bandwidth::PAGE_SIZE
+                ),
+            );
+            row(
+                "",
+                format!("floor, k={k}"),
+                bytes(b.floor_bytes as f64),
+                format!(
+                    "the {k} changed records' own JSON; delta = {:.2}× floor",
+                    b.delta.bytes as f64 / b.floor_bytes as f64
+                ),
+            );
+            let one = if b.idle.requests == 1 {
+                " ✅ exactly one"
+            } else {
+                " ❌ must be one"
+            };
+            row(
+                "",
+                format!("idle delta (k=0), N={n}"),
+                format!("{}{one}", cost(b.idle.bytes, b.idle.requests)),
+                format!("{} record(s) re-read by the lookback", b.idle.records),
+            );
+            let d = &b.per_day;
+            row(
+                "",
+                format!("per day, N={n} ({RUNS_PER_HOUR} runs/h, {CHANGES_PER_HOUR} changes/h)"),
+                format!(
+                    "delta {} in {} req",
+                    bytes(d.delta_bytes),
+                    thousands(d.delta_requests as u64)
+                ),
+                format!(
+                    "naive {} in {} req; floor {}; derived {:.0} B/record + {:.0} B/request envelope",
+                    bytes(d.naive_bytes),
+                    thousands(d.naive_requests as u64),
+                    bytes(d.floor_bytes),
+                    b.per_record_bytes,
+                    b.envelope_bytes
+                ),
+            );
+        }
+
+        for f in &self.full_sync {
+            let cpu = match (f.cpu_seconds_emulator, f.cpu_seconds_dynamodb_local) {
+                (Some(e), Some(d)) => format!(
+                    "; CPU s: sync {:.1}, emulator {:.1}, DynamoDB Local {:.1}",
+                    f.cpu_seconds_sync, e, d
+                ),
+                _ => format!("; CPU s: sync {:.1}", f.cpu_seconds_sync),
+            };
+            row(
+                "Full sync",
+                format!("N={} → DynamoDB Local", thousands(f.leads as u64)),
+                format!(
+                    "{} leads/s ({:.1} s)",
+                    thousands(f.leads_per_second as u64),
+                    f.seconds
+                ),
+                format!(
+                    "{} Twenty requests ({}); DynamoDB {} write requests ({}), {} items written, {} requests in all; peak RSS {}{cpu}",
+                    f.twenty_requests,
+                    bytes(f.twenty_bytes as f64),
+                    thousands(f.dynamo_write_requests),
+                    f.dynamo.describe_writes(),
+                    thousands(f.dynamo.items_written),
+                    thousands(f.dynamo.total_requests()),
+                    kb(f.peak_rss_kb)
+                ),
+            );
+        }
+
+        if let Some(w) = &self.webhook {
+            for r in &w.runs {
+                let how = if r.concurrency == 1 {
+                    "one at a time".to_string()
+                } else {
+                    format!("{} at a time", r.concurrency)
+                };
+                let outcomes: Vec<String> =
+                    r.outcomes.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                row(
+                    "Webhook",
+                    format!(
+                        "handle_at → DynamoDB Local, {} events / {} leads, {how}",
+                        thousands(r.events as u64),
+                        thousands(w.leads as u64)
+                    ),
+                    format!("{} events/s", thousands(r.events_per_second as u64)),
+                    format!(
+                        "p50 {}, p99 {}, max {}; {}; DynamoDB writes {} ({})",
+                        micros(r.p50_us),
+                        micros(r.p99_us),
+                        micros(r.max_us),
+                        outcomes.join(", "),
+                        thousands(r.dynamo.write_requests()),
+                        r.dynamo.describe_writes()
+                    ),
+                );
+            }
+            for s in &w.stages {
+                row(
+                    "",
+                    format!("no I/O: {}", s.name),
+                    format!("{:.1} µs/event", s.us_per_event),
+                    format!(
+                        "{} events/s (mean body {:.0} B)",
+                        thousands(s.events_per_second as u64),
+                        w.mean_body_bytes
+                    ),
+                );
+            }
+        }
+
+        if let Some(fp) = &self.footprint {
+            for a in &fp.artifacts {
+                let (result, detail) = match (a.zip_bytes, a.bootstrap_bytes) {
+                    (Some(z), Some(b)) => (
+                        format!("zip {}", mib(z)),
+                        format!("bootstrap {} (target/lambda/{}/)", mib(b), a.function),
+                    ),
+                    (Some(z), None) => (format!("zip {}", mib(z)), String::new()),
+                    _ => (
+                        "run `make package` first".to_string(),
+                        format!("no target/lambda/{}/bootstrap.zip", a.function),
+                    ),
+                };
+                row(
+                    "Footprint",
+                    format!("{} artifact (release, arm64)", a.function),
+                    result,
+                    detail,
+                );
+            }
+            for c in &fp.cold_starts {
+                row(
+                    "",
+                    format!("{} cold start (process start → first /next)", c.function),
+                    format!("{:.1} ms median", c.median_ms),
+                    format!(
+                        "{} starts, min {:.1} ms, max {:.1} ms; host {} binary, bench-build profile ({})",
+                        c.starts,
+                        c.min_ms,
+                        c.max_ms,
+                        std::env::consts::ARCH,
+                        mib(c.binary_bytes)
+                    ),
+                );
+            }
+            for p in &fp.peak_rss {
+                row(
+                    "",
+                    format!("{} peak RSS", p.function),
+                    kb(p.peak_rss_kb),
+                    format!("{} ({:.0} ms)", p.what, p.invocation_ms),
+                );
+            }
+        }
+
+        let build = self
+            .build_seconds
+            .map_or_else(|| "not measured".to_string(), minutes);
+        row(
+            "Run",
+            "build (cargo, bench-build profile) / bench".into(),
+            format!("{build} / {}", minutes(self.run_seconds)),
+            format!(
+                "{} × {} ({}), {}",
+                self.host.cpus, self.host.cpu_model, self.host.arch, self.generated_at
+            ),
+        );
+
+        let mut out =
+            String::from("| area | measurement | result | detail |\n| --- | --- | --- | --- |\n");
+        for r in rows {
+            let _ = writeln!(out, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
+        }
+        out
+    }
+}
+
+fn cost(b: u64, requests: u64) -> String {
+    let s = if requests == 1 { "" } else { "s" };
+    format!("{} in {} request{s}", bytes(b as f64), thousands(requests))
+}
+
+/// Decimal units, as bandwidth is billed.
+fn bytes(b: f64) -> String {
+    match b {
+        b if b >= 1e9 => format!("{:.2} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.2} MB", b / 1e6),
+        b if b >= 1e3 => format!("{:.1} kB", b / 1e3),
+        b => format!("{b:.0} B"),
+    }
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+fn kb(k: u64) -> String {
+    format!("{:.1} MiB", k as f64 / 1024.0)
+}
+
+fn micros(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+fn minutes(s: f64) -> String {
+    if s >= 59.5 {
+        let t = s.round() as u64;
+        format!("{}m {:02}s", t / 60, t % 60)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(bytes(3_900.0), "3.9 kB");
+        assert_eq!(minutes(125.0), "2m 05s");
+        assert_eq!(micros(1_500.0), "1.50 ms");
+    }
+}
