@@ -34,7 +34,7 @@ start_dynamodb() {
 
 build_binaries() {
   echo "==> building the functions and local tools"
-  cargo build --quiet -p delta-sync -p webhook -p spartan-sync-tests --bins
+  cargo build --quiet -p delta-sync -p webhook -p leads-api -p spartan-sync-tests --bins
 }
 
 create_table() {
@@ -73,7 +73,7 @@ start_twenty() {
 start_functions() {
   WATCH_PORT="${WATCH_PORT:-$(free_port)}"
   local vars=()
-  for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT SYNC_LOOKBACK_SECONDS \
+  for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY \
            TWENTY_WEBHOOK_SECRET WEBHOOK_ALLOW_UNSIGNED AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
            AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RUST_LOG; do
     [ -n "${!v:-}" ] && vars+=(--env-var "$v=${!v}")
@@ -86,6 +86,7 @@ start_functions() {
     sleep 0.1
   done
   echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: .run/functions.log)"
+  echo "    leads API: http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/leads"
 }
 
 # Registers the local webhook function with the emulator, through Twenty's own API

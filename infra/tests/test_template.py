@@ -99,15 +99,27 @@ def test_table_keys_billing_and_index(stack):
         ("sk", "RANGE"),
     }
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == {"pk": "S", "sk": "S", "_kind": "S", "_changedAt": "S"}
+    assert types == {
+        "pk": "S",
+        "sk": "S",
+        "_kind": "S",
+        "_changedAt": "S",
+        "_pendingQueue": "S",
+        "_pendingSince": "S",
+    }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (gsi,) = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "byKind"
-    assert [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]] == [
+    gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
+    assert set(gsis) == {"byKind", "byPending"}
+    assert [(k["AttributeName"], k["KeyType"]) for k in gsis["byKind"]["KeySchema"]] == [
         ("_kind", "HASH"),
         ("_changedAt", "RANGE"),
     ]
-    assert gsi["Projection"]["ProjectionType"] == "ALL"
+    assert gsis["byKind"]["Projection"]["ProjectionType"] == "ALL"
+    assert [(k["AttributeName"], k["KeyType"]) for k in gsis["byPending"]["KeySchema"]] == [
+        ("_pendingQueue", "HASH"),
+        ("_pendingSince", "RANGE"),
+    ]
+    assert gsis["byPending"]["Projection"]["ProjectionType"] == "KEYS_ONLY"
     # moto's table model misreads CloudFormation's SSESpecification: check the template.
     sse = stack.props("LeadsTable")["SSESpecification"]
     assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"

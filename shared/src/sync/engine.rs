@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::merge::ConflictPolicy;
 use super::push::Pusher;
@@ -126,7 +127,12 @@ impl SyncEngine {
                 return Ok(self.skipped_summary(owner, started));
             }
         }
-        let result = self.run_leased(requested, deadline, &owner).await;
+        // Every log line of the run carries its id (JSON logs show the span's fields).
+        let span = tracing::info_span!("sync_run", run_id = %owner, object = %self.twenty.object());
+        let result = self
+            .run_leased(requested, deadline, &owner)
+            .instrument(span)
+            .await;
         if let Err(e) = self.store.release_lease(&owner).await {
             tracing::warn!(error = %e, "could not release the run lease; it expires by itself");
         }

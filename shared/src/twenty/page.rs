@@ -56,6 +56,6 @@ impl ErrorBody {
             }) => m,
             _ => String::from_utf8_lossy(body).into_owned(),
         };
-        text.chars().take(300).collect()
+        crate::pii::scrub(&text.chars().take(300).collect::<String>())
     }
 }

@@ -56,7 +56,7 @@ impl DynamoCounts {
             .collect();
         ops.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         ops.iter()
-            .map(|(op, n)| format!("{op} {n}"))
+            .map(|(op, n)| format!("{op} {}", super::report::thousands(**n)))
             .collect::<Vec<_>>()
             .join(", ")
     }

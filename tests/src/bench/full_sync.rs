@@ -1,6 +1,8 @@
 //! Full sync throughput: `N` emulated leads into a fresh DynamoDB Local table. The sync
 //! runs in a child process (this binary, `child-sync`), so its peak memory is its own and
-//! not the emulator's; DynamoDB requests are counted inside the child's SDK client.
+//! not the emulator's; DynamoDB requests are counted inside the child's SDK client. The
+//! emulator's records are served by [`PageServer`](super::pages::PageServer), which pages
+//! through them without re-sorting the whole object for every request.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -16,8 +18,9 @@ use spartan_sync::{
 };
 
 use super::counting::{DynamoCounter, DynamoCounts};
+use super::pages::PageServer;
 use super::{cpu_time, deadline, dynamodb_local_pid, proc_status_kb};
-use crate::emulator::{Emulator, EmulatorOptions, Seed};
+use crate::emulator::Seed;
 use crate::stack::{dynamo_at, dynamo_local, dynamo_local_endpoint, fresh_table};
 
 /// What the child reports on stdout (one JSON line).
@@ -48,21 +51,19 @@ pub struct FullSyncCase {
     pub dynamo_write_requests: u64,
     /// VmHWM of the sync process.
     pub peak_rss_kb: u64,
-    /// CPU time during the run: the sync process, the emulator (this process), DynamoDB Local.
+    /// CPU time during the run: the sync process, the Twenty side (this process),
+    /// DynamoDB Local.
     pub cpu_seconds_sync: f64,
-    pub cpu_seconds_emulator: Option<f64>,
+    pub cpu_seconds_twenty: Option<f64>,
     pub cpu_seconds_dynamodb_local: Option<f64>,
 }
 
 pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
-    // One batch timestamp, like a dev seed (and fast for the emulator to page through).
-    let emulator = Emulator::start(EmulatorOptions {
-        seed: Seed::Backdated {
-            count: n,
-            age: Duration::from_secs(3600),
-            span: Duration::ZERO,
-        },
-        ..EmulatorOptions::default()
+    // One batch timestamp, like a dev seed.
+    let twenty = PageServer::from_emulator(Seed::Backdated {
+        count: n,
+        age: Duration::from_secs(3600),
+        span: Duration::ZERO,
     })
     .await?;
     let admin = dynamo_local().await;
@@ -70,8 +71,8 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
     let exe = std::env::current_exe()?;
     let mut command = Command::new(exe);
     command
-        .args(["child-sync", "--twenty-url", &emulator.url()])
-        .args(["--api-key", emulator.api_key(), "--table", &table])
+        .args(["child-sync", "--twenty-url", &twenty.url()])
+        .args(["--api-key", &twenty.api_key, "--table", &table])
         .args(["--dynamodb", &dynamo_local_endpoint()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -94,7 +95,7 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
         .context("child-sync printed no report")?;
     let child: ChildReport = serde_json::from_str(line)?;
     ensure!(
-        child.status == "succeeded" && child.changed == n as u64,
+        child.status == "succeeded" && child.changed == n as u64 && child.fetched == n as u64,
         "the full sync of {n} did not complete: {child:?}"
     );
     let diff = |a: Option<Duration>, b: Option<Duration>| Some((b? - a?).as_secs_f64());
@@ -109,7 +110,7 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
         dynamo: child.dynamo,
         peak_rss_kb: child.peak_rss_kb,
         cpu_seconds_sync: child.cpu_seconds,
-        cpu_seconds_emulator: diff(cpu_before.0, cpu_after.0),
+        cpu_seconds_twenty: diff(cpu_before.0, cpu_after.0),
         cpu_seconds_dynamodb_local: diff(cpu_before.1, cpu_after.1),
     })
 }

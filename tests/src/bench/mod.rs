@@ -7,6 +7,7 @@ pub mod bandwidth;
 pub mod counting;
 pub mod footprint;
 pub mod full_sync;
+pub mod pages;
 pub mod report;
 pub mod webhook;
 

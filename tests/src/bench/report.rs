@@ -159,9 +159,9 @@ impl Results {
         }
 
         for f in &self.full_sync {
-            let cpu = match (f.cpu_seconds_emulator, f.cpu_seconds_dynamodb_local) {
+            let cpu = match (f.cpu_seconds_twenty, f.cpu_seconds_dynamodb_local) {
                 (Some(e), Some(d)) => format!(
-                    "; CPU s: sync {:.1}, emulator {:.1}, DynamoDB Local {:.1}",
+                    "; CPU s: sync {:.1}, Twenty side {:.1}, DynamoDB Local {:.1}",
                     f.cpu_seconds_sync, e, d
                 ),
                 _ => format!("; CPU s: sync {:.1}", f.cpu_seconds_sync),
@@ -194,8 +194,11 @@ impl Results {
                 } else {
                     format!("{} at a time", r.concurrency)
                 };
-                let outcomes: Vec<String> =
-                    r.outcomes.iter().map(|(k, v)| format!("{v} {k}")).collect();
+                let outcomes: Vec<String> = r
+                    .outcomes
+                    .iter()
+                    .map(|(k, v)| format!("{} {k}", thousands(*v)))
+                    .collect();
                 row(
                     "Webhook",
                     format!(
@@ -289,8 +292,18 @@ impl Results {
 
         let mut out =
             String::from("| area | measurement | result | detail |\n| --- | --- | --- | --- |\n");
+        let mut area = String::new();
         for r in rows {
-            let _ = writeln!(out, "| {} | {} | {} | {} |", r[0], r[1], r[2], r[3]);
+            // Each area is named once, on its first row.
+            let label = if r[0].is_empty() || r[0] == area {
+                ""
+            } else {
+                r[0].as_str()
+            };
+            if !r[0].is_empty() {
+                area.clone_from(&r[0]);
+            }
+            let _ = writeln!(out, "| {label} | {} | {} | {} |", r[1], r[2], r[3]);
         }
         out
     }
