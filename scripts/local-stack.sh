@@ -81,8 +81,9 @@ start_functions() {
   cargo lambda watch --quiet --ignore-changes --invoke-port "$WATCH_PORT" "${vars[@]}" \
     >"$RUN/functions.log" 2>&1 &
   PIDS+=($!)
+  # A TCP connect, not an HTTP request: the runtime emulator logs an error for "/".
   for _ in $(seq 1 300); do
-    if curl -s -o /dev/null "http://127.0.0.1:$WATCH_PORT/"; then break; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null; then break; fi
     sleep 0.1
   done
   echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: .run/functions.log)"
