@@ -130,14 +130,14 @@ def test_table_ttl_and_point_in_time_recovery(stack, template):
     ddb = stack.aws("dynamodb")
     name = stack.physical["LeadsTable"]
     ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    assert ttl.get("AttributeName") == "expiresAt"
+    assert ttl.get("AttributeName") == "_expiresAt"
     assert ttl["TimeToLiveStatus"] == "ENABLED"
     pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     # moto's CloudFormation drops both settings; conftest applied them from the template
     # through the APIs above, so check the template says so too.
     props = template["Resources"]["LeadsTable"]["Properties"]
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "_expiresAt", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 

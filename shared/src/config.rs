@@ -280,16 +280,22 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
         let plural = self
             .optional("TWENTY_OBJECT")
             .unwrap_or_else(|| "leads".into());
-        if !plural.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if plural.is_empty() || !plural.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(ConfigError::Invalid {
                 name: "TWENTY_OBJECT",
                 reason: format!("'{plural}' is not an object's plural API name, e.g. leads"),
             });
         }
-        Ok(match self.optional("TWENTY_OBJECT_SINGULAR") {
-            Some(singular) => ObjectName::new(plural, singular),
-            None => ObjectName::from_plural(&plural),
-        })
+        match self.optional("TWENTY_OBJECT_SINGULAR") {
+            Some(singular) if singular.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Ok(ObjectName::new(plural, singular))
+            }
+            Some(singular) => Err(ConfigError::Invalid {
+                name: "TWENTY_OBJECT_SINGULAR",
+                reason: format!("'{singular}' is not an object's singular API name, e.g. lead"),
+            }),
+            None => Ok(ObjectName::from_plural(&plural)),
+        }
     }
 
     fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {

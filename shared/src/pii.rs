@@ -22,29 +22,44 @@ pub fn mask_phone(phone: &str) -> String {
 }
 
 /// Masks anything in free text that looks like an e-mail address or a phone number
-/// (a run of 6 or more digits, spaces and dashes allowed). For messages that quote
-/// what we sent, such as Twenty's validation errors, before they reach a log line.
+/// (7 or more digits, possibly spread over groups joined by spaces, dashes, dots or
+/// brackets). For messages that quote what we sent, such as Twenty's validation
+/// errors, before they reach a log line or the table.
 pub fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, word) in text.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let digits = word.chars().filter(char::is_ascii_digit).count();
+    let words: Vec<&str> = text.split(' ').collect();
+    let is_number_part = |w: &str| {
+        w.chars().any(|c| c.is_ascii_digit())
+            && w.chars()
+                .all(|c| c.is_ascii_digit() || "+-().\"',;".contains(c))
+    };
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
         if word.contains('@') && word.contains('.') {
             let trimmed = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '@' && c != '.');
-            out.push_str(&word.replace(trimmed, &mask_email(trimmed)));
-        } else if digits >= 6
-            && word
-                .chars()
-                .all(|c| c.is_ascii_digit() || "+-().\"',".contains(c))
-        {
-            out.push_str(&mask_phone(word));
+            out.push(word.replace(trimmed, &mask_email(trimmed)));
+            i += 1;
+            continue;
+        }
+        // A run of number-like words: "+1 856 305 7016" is one phone number.
+        let mut j = i;
+        while j < words.len() && is_number_part(words[j]) {
+            j += 1;
+        }
+        let digits: usize = words[i..j]
+            .iter()
+            .map(|w| w.chars().filter(char::is_ascii_digit).count())
+            .sum();
+        if j > i && digits >= 7 {
+            out.push(mask_phone(&words[i..j].concat()));
+            i = j;
         } else {
-            out.push_str(word);
+            out.push(word.to_string());
+            i += 1;
         }
     }
-    out
+    out.join(" ")
 }
 
 #[cfg(test)]
@@ -70,6 +85,8 @@ mod tests {
             text.contains("a***@example.org") && text.contains("code 400"),
             "{text}"
         );
+        let spaced = scrub("call +1 856 305 7016 today");
+        assert_eq!(spaced, "call *********16 today");
     }
 
     #[test]

@@ -119,7 +119,7 @@ async fn respond(
             Ok(json_response(
                 StatusCode::OK,
                 &lead_json(&lead),
-                Some(lead.local.version),
+                Some(lead.etag()),
             ))
         }
         Route::CreateLead => {
@@ -129,24 +129,24 @@ async fn respond(
             Ok(json_response(
                 StatusCode::CREATED,
                 &lead_json(&lead),
-                Some(lead.local.version),
+                Some(lead.etag()),
             ))
         }
         Route::UpdateLead(id) => {
             let id = lead_id(&id)?;
             let patch = body::fields(body_bytes(request)?, false).map_err(bad_request)?;
             let if_match = if_match(request.headers())?;
-            let lead = store.local_update(&id, &patch, if_match).await?;
+            let lead = store.local_update(&id, &patch, if_match.as_deref()).await?;
             Ok(json_response(
                 StatusCode::OK,
                 &lead_json(&lead),
-                Some(lead.local.version),
+                Some(lead.etag()),
             ))
         }
         Route::DeleteLead(id) => {
             let id = lead_id(&id)?;
             store
-                .local_delete(&id, if_match(request.headers())?)
+                .local_delete(&id, if_match(request.headers())?.as_deref())
                 .await?;
             let mut response = Response::new(Body::Empty);
             *response.status_mut() = StatusCode::NO_CONTENT;
@@ -186,8 +186,8 @@ fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
     LeadId::parse(raw).map_err(|_| ApiError::Status(StatusCode::NOT_FOUND, "no such lead".into()))
 }
 
-/// `If-Match: "3"` (or `3`, or `W/"3"`): the local version the edit is based on.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+/// `If-Match: "<etag>"` (quotes and `W/` optional): the version the edit is based on.
+fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -197,9 +197,12 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .trim()
         .trim_start_matches("W/")
         .trim_matches('"');
-    text.parse()
-        .map(Some)
-        .map_err(|_| bad_request("If-Match must be the lead's ETag, e.g. \"3\""))
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        return Err(bad_request(
+            "If-Match must be the lead's ETag, as GET returned it",
+        ));
+    }
+    Ok(Some(text.to_string()))
 }
 
 /// The lead in Twenty's own field shapes, with our sync state under `_sync`.
@@ -209,6 +212,7 @@ fn lead_json(lead: &StoredLead) -> Value {
         "_sync".into(),
         json!({
             "version": lead.local.version,
+            "etag": lead.etag(),
             "pending": lead.local.pending,
             "pushError": lead.local.push_error,
             "rejected": lead.local.rejected,
@@ -218,7 +222,7 @@ fn lead_json(lead: &StoredLead) -> Value {
     Value::Object(fields)
 }
 
-fn json_response(status: StatusCode, body: &Value, etag: Option<u64>) -> Response<Body> {
+fn json_response(status: StatusCode, body: &Value, etag: Option<String>) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -61,6 +61,18 @@ pub struct StoredLead {
     pub local: LocalState,
 }
 
+impl StoredLead {
+    /// The leads API's ETag: the local version and the remote version together, so a
+    /// change from either side invalidates what a client read.
+    pub fn etag(&self) -> String {
+        format!(
+            "{}-{}",
+            self.local.version,
+            self.remote_updated_at.unix_millis()
+        )
+    }
+}
+
 /// What kind of local edit waits to be pushed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,10 +117,9 @@ pub(crate) fn lead_document(
 ) -> Map<String, Value> {
     let mut doc = record_document(lead_pk(record.id()), LEAD_SK.into(), record, origin, now);
     doc.insert(KIND.into(), Value::String(LEAD_KIND.into()));
-    doc.insert(
-        CHANGED_AT.into(),
-        Value::String(record.updated_at().to_string()),
-    );
+    // When the mirror changed, not when Twenty did: a change the sync picks up late
+    // must still sort after a reader's last `updatedSince` poll.
+    doc.insert(CHANGED_AT.into(), Value::String(now.to_string()));
     doc
 }
 

@@ -107,7 +107,10 @@ impl DynamoLeadStore {
     ) -> Result<HashMap<LeadId, StoredVersion>, StoreError> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_GET_MAX) {
+            // Consistent: an eventually consistent read could miss a version the webhook
+            // just wrote and let this page skip a record it must not skip.
             let mut keys = KeysAndAttributes::builder()
+                .consistent_read(true)
                 .projection_expression("#pk, #ru, #h, #g")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#g", GENERATION)
@@ -123,6 +126,12 @@ impl DynamoLeadStore {
             let mut pending = HashMap::from([(self.table.clone(), keys)]);
             let mut attempt = 0u32;
             while !pending.is_empty() {
+                if attempt >= 10 {
+                    return Err(StoreError::Request {
+                        operation: "BatchGetItem",
+                        reason: "DynamoDB left keys unprocessed 10 times in a row".into(),
+                    });
+                }
                 if attempt > 0 {
                     tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
                 }
@@ -237,10 +246,39 @@ impl DynamoLeadStore {
                         {
                             PutOutcome::Stale
                         }
+                        Some(v) if v.remote_updated_at < record.updated_at() => {
+                            self.advance_version(record).await?;
+                            PutOutcome::Unchanged
+                        }
                         _ => PutOutcome::Unchanged,
                     })
                 }
                 other => Err(StoreError::dynamo("PutItem", other)),
+            },
+        }
+    }
+
+    /// A newer version with the same content (Twenty's no-op PATCH): only the stored
+    /// version moves, so an older version with different content arriving later is
+    /// still recognised as older.
+    async fn advance_version(&self, record: &RemoteRecord) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(lead_key(record.id())))
+            .update_expression("SET #ru = :ru")
+            .condition_expression("#ru < :ru AND #h = :h AND attribute_not_exists(#pending)")
+            .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
+            .expression_attribute_names("#h", CONTENT_HASH)
+            .expression_attribute_names("#pending", PENDING)
+            .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
+            .expression_attribute_values(":h", AttributeValue::S(record.content_hash()));
+        match retry_throttled(|| request.clone().send()).await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
+                other => Err(StoreError::dynamo("UpdateItem", other)),
             },
         }
     }
@@ -316,6 +354,7 @@ impl DynamoLeadStore {
         let mut new = Vec::new();
         let mut changed = Vec::new();
         let mut to_tag = Vec::new();
+        let mut to_advance = Vec::new();
         for record in records {
             let seen = match stored.get(record.id()) {
                 None => {
@@ -323,7 +362,12 @@ impl DynamoLeadStore {
                     continue;
                 }
                 Some(v) if v.remote_updated_at > record.updated_at() => PutOutcome::Stale,
-                Some(v) if v.content_hash == record.content_hash() => PutOutcome::Unchanged,
+                Some(v) if v.content_hash == record.content_hash() => {
+                    if v.remote_updated_at < record.updated_at() {
+                        to_advance.push(record);
+                    }
+                    PutOutcome::Unchanged
+                }
                 Some(v) if v.remote_updated_at == record.updated_at() => PutOutcome::Stale,
                 Some(_) => {
                     changed.push(record);
@@ -349,6 +393,11 @@ impl DynamoLeadStore {
             .map(|chunk| self.insert_all(chunk, &document))
             .buffer_unordered(BULK_CONCURRENCY)
             .try_collect()
+            .await?;
+        stream::iter(to_advance)
+            .map(|r| self.advance_version(r))
+            .buffer_unordered(self.write_concurrency)
+            .try_collect::<Vec<()>>()
             .await?;
         let updated: Vec<PutOutcome> = stream::iter(changed)
             .map(|r| self.put_versioned(document(r), r))

@@ -39,7 +39,7 @@ pub enum LocalEditError {
     #[error("no such lead")]
     NotFound,
     #[error("the lead is at version {current}, not the version given")]
-    VersionMismatch { current: u64 },
+    VersionMismatch { current: String },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -78,7 +78,7 @@ impl DynamoLeadStore {
         doc.insert(REMOTE_UPDATED_AT.into(), Value::String(NEVER.into()));
         doc.insert(CONTENT_HASH.into(), Value::String("local".into()));
         mark_pending(&mut doc, PendingKind::Create, 1, now);
-        if !self.put_doc(&doc, None).await? {
+        if !self.put_doc(&doc, Guard::Absent).await? {
             return Err(LocalEditError::Invalid("a lead with this id exists".into()));
         }
         self.adjust_lead_count(1).await?;
@@ -91,7 +91,7 @@ impl DynamoLeadStore {
         &self,
         id: &LeadId,
         patch: &Map<String, Value>,
-        if_match: Option<u64>,
+        if_match: Option<&str>,
     ) -> Result<StoredLead, LocalEditError> {
         for _ in 0..3 {
             let Some(mut doc) = self.live_doc(id).await? else {
@@ -102,8 +102,10 @@ impl DynamoLeadStore {
                 return Err(LocalEditError::NotFound);
             }
             let version = lead.local.version;
-            if if_match.is_some_and(|v| v != version) {
-                return Err(LocalEditError::VersionMismatch { current: version });
+            if if_match.is_some_and(|tag| tag != lead.etag()) {
+                return Err(LocalEditError::VersionMismatch {
+                    current: lead.etag(),
+                });
             }
             let merged = apply_patch(&lead.fields, patch);
             if merged == lead.fields {
@@ -120,13 +122,19 @@ impl DynamoLeadStore {
                 doc.insert(k, v);
             }
             mark_pending(&mut doc, kind, version + 1, Timestamp::now());
-            if self.put_doc(&doc, Some(version)).await? {
+            if self.put_doc(&doc, Guard::Seen(&lead)).await? {
                 return stored(doc);
             }
+            // Someone wrote the lead between our read and our write (another edit, or a
+            // newer version from Twenty): with If-Match that is the caller's conflict,
+            // without it, read again and reapply the patch.
             if if_match.is_some() {
-                return Err(LocalEditError::VersionMismatch {
-                    current: version + 1,
-                });
+                let current = self
+                    .load_lead(id)
+                    .await?
+                    .map(|l| l.etag())
+                    .unwrap_or_default();
+                return Err(LocalEditError::VersionMismatch { current });
             }
         }
         Err(LocalEditError::Invalid(
@@ -139,15 +147,17 @@ impl DynamoLeadStore {
     pub async fn local_delete(
         &self,
         id: &LeadId,
-        if_match: Option<u64>,
+        if_match: Option<&str>,
     ) -> Result<(), LocalEditError> {
         let Some(mut doc) = self.live_doc(id).await? else {
             return Err(LocalEditError::NotFound);
         };
         let lead = stored(doc.clone())?;
         let version = lead.local.version;
-        if if_match.is_some_and(|v| v != version) {
-            return Err(LocalEditError::VersionMismatch { current: version });
+        if if_match.is_some_and(|tag| tag != lead.etag()) {
+            return Err(LocalEditError::VersionMismatch {
+                current: lead.etag(),
+            });
         }
         if lead.local.pending == Some(PendingKind::Create) && lead.local.push_attempts == 0 {
             let request = self
@@ -166,7 +176,7 @@ impl DynamoLeadStore {
                 Err(e) => match e.into_service_error() {
                     DeleteItemError::ConditionalCheckFailedException(_) => {
                         Err(LocalEditError::VersionMismatch {
-                            current: version + 1,
+                            current: String::new(),
                         })
                     }
                     other => Err(LocalEditError::Store(StoreError::dynamo(
@@ -177,12 +187,15 @@ impl DynamoLeadStore {
             };
         }
         mark_pending(&mut doc, PendingKind::Delete, version + 1, Timestamp::now());
-        if self.put_doc(&doc, Some(version)).await? {
+        if self.put_doc(&doc, Guard::Seen(&lead)).await? {
             Ok(())
         } else {
-            Err(LocalEditError::VersionMismatch {
-                current: version + 1,
-            })
+            let current = self
+                .load_lead(id)
+                .await?
+                .map(|l| l.etag())
+                .unwrap_or_default();
+            Err(LocalEditError::VersionMismatch { current })
         }
     }
 
@@ -249,42 +262,86 @@ impl DynamoLeadStore {
     /// pending — if no new local edit came meanwhile (`false` then; see `rebase_pending`).
     pub async fn complete_push(
         &self,
-        version: u64,
+        lead: &StoredLead,
         remote: &RemoteRecord,
     ) -> Result<bool, StoreError> {
         let mut doc = lead_document(remote, WriteOrigin::Sync, Timestamp::now());
-        doc.insert("_localVersion".into(), Value::from(version));
-        self.put_doc(&doc, Some(version)).await
+        doc.insert("_localVersion".into(), Value::from(lead.local.version));
+        self.put_doc(&doc, Guard::Seen(lead)).await
     }
 
     /// Twenty accepted a push but the lead was edited again meanwhile: Twenty's record
-    /// becomes the new base, and the newer edit stays pending.
+    /// becomes the new base, and the newer edit stays pending. A create that went
+    /// through becomes an update; a delete made meanwhile stays a delete.
     pub async fn rebase_pending(
         &self,
         id: &LeadId,
         remote: &RemoteRecord,
     ) -> Result<(), StoreError> {
-        let base = serde_dynamo::to_attribute_value(remote.fields()).map_err(|source| {
-            StoreError::Mapping {
-                key: id.to_string(),
-                source,
+        let base: AttributeValue =
+            serde_dynamo::to_attribute_value(remote.fields()).map_err(|source| {
+                StoreError::Mapping {
+                    key: id.to_string(),
+                    source,
+                }
+            })?;
+        let rebase = |set_update: bool| {
+            let mut request = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(lead_key(id)))
+                .expression_attribute_names("#base", "_base")
+                .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
+                .expression_attribute_names("#p", PENDING)
+                .expression_attribute_names("#inc", "_incoming")
+                .expression_attribute_names("#incAt", "_incomingUpdatedAt")
+                .expression_attribute_values(":base", base.clone())
+                .expression_attribute_values(
+                    ":ru",
+                    AttributeValue::S(remote.updated_at().to_string()),
+                );
+            request = if set_update {
+                request
+                    .update_expression(
+                        "SET #base = :base, #ru = :ru, #p = :update REMOVE #inc, #incAt",
+                    )
+                    .condition_expression("#p = :create")
+                    .expression_attribute_values(":update", AttributeValue::S("update".into()))
+                    .expression_attribute_values(":create", AttributeValue::S("create".into()))
+            } else {
+                request
+                    .update_expression("SET #base = :base, #ru = :ru REMOVE #inc, #incAt")
+                    .condition_expression("attribute_exists(#p)")
+            };
+            request
+        };
+        for set_update in [true, false] {
+            let request = rebase(set_update);
+            match retry_throttled(|| request.clone().send()).await {
+                Ok(_) => return Ok(()),
+                Err(e) => match e.into_service_error() {
+                    UpdateItemError::ConditionalCheckFailedException(_) => continue,
+                    other => return Err(StoreError::dynamo("UpdateItem", other)),
+                },
             }
-        })?;
+        }
+        Ok(())
+    }
+
+    /// Counts a push attempt before it is sent: a create whose answer is lost must not
+    /// look like one Twenty never saw (a local delete would then drop it silently).
+    pub async fn note_push_attempt(&self, id: &LeadId) -> Result<(), StoreError> {
         let request = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(lead_key(id)))
-            .update_expression("SET #base = :base, #ru = :ru, #p = :update REMOVE #inc, #incAt")
+            .update_expression("ADD #n :one")
             .condition_expression("attribute_exists(#p)")
-            .expression_attribute_names("#base", "_base")
-            .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
+            .expression_attribute_names("#n", "_pushAttempts")
             .expression_attribute_names("#p", PENDING)
-            .expression_attribute_names("#inc", "_incoming")
-            .expression_attribute_names("#incAt", "_incomingUpdatedAt")
-            .expression_attribute_values(":base", base)
-            .expression_attribute_values(":ru", AttributeValue::S(remote.updated_at().to_string()))
-            .expression_attribute_values(":update", AttributeValue::S("update".into()));
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
         match retry_throttled(|| request.clone().send()).await {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
@@ -307,18 +364,28 @@ impl DynamoLeadStore {
         } else {
             "_pushError"
         };
-        let request = self
+        // A refused edit leaves the byPending index (so parked leads never crowd out
+        // the others); the next local edit puts it back.
+        let expression = if rejected {
+            "SET #f = :e ADD #n :one REMOVE #q"
+        } else {
+            "SET #f = :e ADD #n :one"
+        };
+        let mut request = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(lead_key(id)))
-            .update_expression("SET #f = :e ADD #n :one")
+            .update_expression(expression)
             .condition_expression("attribute_exists(#p)")
             .expression_attribute_names("#f", field)
             .expression_attribute_names("#n", "_pushAttempts")
             .expression_attribute_names("#p", PENDING)
             .expression_attribute_values(":e", AttributeValue::S(error.chars().take(500).collect()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        if rejected {
+            request = request.expression_attribute_names("#q", PENDING_QUEUE);
+        }
         match retry_throttled(|| request.clone().send()).await {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
@@ -379,7 +446,7 @@ impl DynamoLeadStore {
             TTL_ATTRIBUTE.into(),
             Value::from(conflict.at.unix_millis() / 1000 + CONFLICT_TTL_DAYS * 86_400),
         );
-        self.put_doc(&doc, None).await.map(|_| ())
+        self.put_doc(&doc, Guard::Absent).await.map(|_| ())
     }
 
     /// Recorded conflicts, newest first.
@@ -501,11 +568,13 @@ impl DynamoLeadStore {
         }
     }
 
-    /// Writes a whole item if it is still at `version` (`None`: only if absent).
+    /// Writes a whole item: only if absent, or only if it is still as it was read
+    /// (same local version, same remote version — a webhook write in between would
+    /// otherwise be overwritten with what was read before it).
     async fn put_doc(
         &self,
         doc: &Map<String, Value>,
-        version: Option<u64>,
+        guard: Guard<'_>,
     ) -> Result<bool, StoreError> {
         let key = doc
             .get(PK)
@@ -520,18 +589,29 @@ impl DynamoLeadStore {
             .table_name(self.table())
             .set_item(Some(item))
             .expression_attribute_names("#pk", PK);
-        request = match version {
-            None => request.condition_expression("attribute_not_exists(#pk)"),
-            Some(0) => request
-                .condition_expression(
-                    "attribute_exists(#pk) AND (attribute_not_exists(#v) OR #v = :v)",
-                )
-                .expression_attribute_names("#v", "_localVersion")
-                .expression_attribute_values(":v", AttributeValue::N("0".into())),
-            Some(v) => request
-                .condition_expression("attribute_exists(#pk) AND #v = :v")
-                .expression_attribute_names("#v", "_localVersion")
-                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        request = match guard {
+            Guard::Absent => request.condition_expression("attribute_not_exists(#pk)"),
+            Guard::Seen(lead) => {
+                let version = if lead.local.version == 0 {
+                    "(attribute_not_exists(#v) OR #v = :v)"
+                } else {
+                    "#v = :v"
+                };
+                let remote = if lead.local.pending == Some(PendingKind::Create)
+                    && lead.remote_updated_at.to_string() == NEVER
+                {
+                    "(attribute_not_exists(#ru) OR #ru = :ru)"
+                } else {
+                    "#ru = :ru"
+                };
+                request
+                    .condition_expression(format!("attribute_exists(#pk) AND {version} AND {remote} AND attribute_not_exists(#d)"))
+                    .expression_attribute_names("#v", "_localVersion")
+                    .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
+                    .expression_attribute_names("#d", DESTROYED_AT)
+                    .expression_attribute_values(":v", AttributeValue::N(lead.local.version.to_string()))
+                    .expression_attribute_values(":ru", AttributeValue::S(lead.remote_updated_at.to_string()))
+            }
         };
         match retry_throttled(|| request.clone().send()).await {
             Ok(_) => Ok(true),
@@ -541,6 +621,13 @@ impl DynamoLeadStore {
             },
         }
     }
+}
+
+/// What a whole-item write requires of the item it replaces.
+enum Guard<'a> {
+    Absent,
+    /// Unchanged since this read.
+    Seen(&'a StoredLead),
 }
 
 /// Marks a document as holding a local edit waiting for Twenty.

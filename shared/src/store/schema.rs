@@ -10,7 +10,7 @@ use super::keys::{
 };
 
 /// The attribute DynamoDB's TTL reads (epoch seconds) on short-lived items.
-pub const TTL_ATTRIBUTE: &str = "expiresAt";
+pub const TTL_ATTRIBUTE: &str = "_expiresAt";
 
 /// Creates the table with the same schema as `infra/template.yaml`, for local runs
 /// and tests. An existing table is left as it is.

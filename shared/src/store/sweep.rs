@@ -45,7 +45,7 @@ impl DynamoLeadStore {
 
     /// Removes the leads full pass `generation` did not see: gone from Twenty. Kept are
     /// leads written since the pass began (a webhook may have created one after the pass
-    /// went by) and local creates not yet pushed. Returns how many were removed.
+    /// went by) and leads with a local edit waiting. Returns how many were removed.
     pub async fn sweep_unseen(
         &self,
         generation: u64,
@@ -118,14 +118,13 @@ impl DynamoLeadStore {
             .key(PK, AttributeValue::S(pk))
             .key(SK, AttributeValue::S("LEAD".into()))
             .condition_expression(
-                "(attribute_not_exists(#g) OR #g <> :g) AND #s < :start AND (attribute_not_exists(#p) OR #p <> :create)",
+                "(attribute_not_exists(#g) OR #g < :g) AND #s < :start AND attribute_not_exists(#p)",
             )
             .expression_attribute_names("#g", GENERATION)
             .expression_attribute_names("#s", SYNCED_AT)
             .expression_attribute_names("#p", PENDING)
             .expression_attribute_values(":g", AttributeValue::N(generation.to_string()))
-            .expression_attribute_values(":start", AttributeValue::S(start))
-            .expression_attribute_values(":create", AttributeValue::S("create".into()));
+            .expression_attribute_values(":start", AttributeValue::S(start));
         let result = retry_throttled(|| request.clone().send()).await;
         match result {
             Ok(_) => Ok(true),

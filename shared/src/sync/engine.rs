@@ -146,10 +146,13 @@ impl SyncEngine {
         owner: &str,
     ) -> Result<SyncSummary, SyncError> {
         let stats_before = self.twenty.stats();
-        let push = self.push(deadline).await?;
+        let push_started = Instant::now();
+        let push = self.push(deadline, Some(owner)).await?;
         let mut run = self.start(requested, owner).await?;
         run.push = push;
         run.stats_before = stats_before;
+        // Conservative: the first page renews the lease if the push took a while.
+        run.lease_renewed = push_started;
         loop {
             match run.next_page(deadline).await {
                 Ok(PageOutcome::More) => continue,
@@ -165,12 +168,17 @@ impl SyncEngine {
     }
 
     /// Sends pending local edits to Twenty (the first step of every run).
-    pub async fn push(&self, deadline: Instant) -> Result<Option<PushSummary>, SyncError> {
+    pub async fn push(
+        &self,
+        deadline: Instant,
+        lease_owner: Option<&str>,
+    ) -> Result<Option<PushSummary>, SyncError> {
         let reserve = self.settings.reserve;
         let pusher = Pusher {
             twenty: &self.twenty,
             store: &self.store,
             policy: self.settings.conflict_policy,
+            lease: lease_owner.map(|owner| (owner, self.settings.lease_ttl)),
         };
         pusher
             .push_pending(deadline.checked_sub(reserve).unwrap_or(deadline))

@@ -47,6 +47,9 @@ pub(crate) struct Pusher<'a> {
     pub twenty: &'a TwentyClient,
     pub store: &'a DynamoLeadStore,
     pub policy: ConflictPolicy,
+    /// The run's lease (owner, ttl): renewed as pushes go by, so a long push never
+    /// lets a second run start beside it.
+    pub lease: Option<(&'a str, std::time::Duration)>,
 }
 
 impl Pusher<'_> {
@@ -61,9 +64,24 @@ impl Pusher<'_> {
             return Ok(None);
         }
         let mut summary = PushSummary::default();
+        let mut transient_in_a_row = 0;
+        let mut lease_renewed = Instant::now();
         for id in ids {
             if Instant::now() >= deadline {
                 break;
+            }
+            if let Some((owner, ttl)) = self.lease
+                && lease_renewed.elapsed() >= ttl / 3
+            {
+                if !self
+                    .store
+                    .renew_lease(owner, ttl)
+                    .await
+                    .map_err(SyncError::State)?
+                {
+                    return Err(SyncError::LeaseLost);
+                }
+                lease_renewed = Instant::now();
             }
             let Some(lead) = self.store.load_lead(&id).await.map_err(SyncError::State)? else {
                 continue;
@@ -76,6 +94,7 @@ impl Pusher<'_> {
             }
             match self.push_one(&lead, kind, deadline).await {
                 Ok(conflicts) => {
+                    transient_in_a_row = 0;
                     summary.pushed += 1;
                     summary.conflicts += conflicts;
                 }
@@ -94,7 +113,10 @@ impl Pusher<'_> {
                         .await
                         .map_err(SyncError::State)?;
                     summary.failed += 1;
-                    if e.is_budget() || e.is_unavailable() {
+                    transient_in_a_row += 1;
+                    // Out of rate-limit budget, or three failures in a row (Twenty is
+                    // down, not one lead): leave the rest for the next run.
+                    if e.is_budget() || transient_in_a_row >= 3 {
                         break;
                     }
                 }
@@ -133,6 +155,7 @@ impl Pusher<'_> {
             PendingKind::Create => {
                 let mut body = sendable(&lead.fields);
                 body.insert("id".into(), Value::String(id.to_string()));
+                self.store.note_push_attempt(id).await?;
                 match self.twenty.create(&body, deadline).await {
                     Ok(remote) => self.finish(lead, &remote).await.map(|_| 0),
                     // An earlier attempt got through (its answer was lost): Twenty has the
@@ -224,7 +247,7 @@ impl Pusher<'_> {
     /// Stores Twenty's answer as the agreed state, or as the new base when the lead
     /// was edited again while the push was in flight.
     async fn finish(&self, lead: &StoredLead, remote: &RemoteRecord) -> Result<(), PushError> {
-        if !self.store.complete_push(lead.local.version, remote).await? {
+        if !self.store.complete_push(lead, remote).await? {
             self.store.rebase_pending(&lead.id, remote).await?;
         }
         Ok(())

@@ -133,7 +133,7 @@ impl TwentyClient {
         id: &LeadId,
         deadline: Instant,
     ) -> Result<Option<RemoteRecord>, TwentyError> {
-        let url = self.url(&[self.object.plural(), id.as_str()])?;
+        let url = self.record_url(&[self.object.plural(), id.as_str()])?;
         let op = format!("GET {}/{id}", self.object.plural());
         match self
             .call::<OneEnvelope>(Method::GET, url, None, &op, deadline)
@@ -151,7 +151,7 @@ impl TwentyClient {
         fields: &Map<String, Value>,
         deadline: Instant,
     ) -> Result<RemoteRecord, TwentyError> {
-        let url = self.url(&[self.object.plural()])?;
+        let url = self.record_url(&[self.object.plural()])?;
         let op = format!("POST {}", self.object.plural());
         let env = self
             .call(Method::POST, url, Some(fields), &op, deadline)
@@ -166,7 +166,7 @@ impl TwentyClient {
         fields: &Map<String, Value>,
         deadline: Instant,
     ) -> Result<RemoteRecord, TwentyError> {
-        let url = self.url(&[self.object.plural(), id.as_str()])?;
+        let url = self.record_url(&[self.object.plural(), id.as_str()])?;
         let op = format!("PATCH {}/{id}", self.object.plural());
         let env = self
             .call(Method::PATCH, url, Some(fields), &op, deadline)
@@ -193,6 +193,14 @@ impl TwentyClient {
         } else {
             Ok(None)
         }
+    }
+
+    /// A URL for one record with `depth=0`: the record alone, without inlined
+    /// relations, in the same shape the delta's list pages have.
+    fn record_url(&self, segments: &[&str]) -> Result<Url, TwentyError> {
+        let mut url = self.url(segments)?;
+        url.query_pairs_mut().append_pair("depth", "0");
+        Ok(url)
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, TwentyError> {

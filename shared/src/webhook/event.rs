@@ -119,11 +119,7 @@ impl WebhookEvent {
         if self.object == "note" {
             return Ok(Change::Note(action, record));
         }
-        let target_field = format!(
-            "target{}{}Id",
-            lead_object[..1].to_uppercase(),
-            &lead_object[1..]
-        );
+        let target_field = target_field(lead_object);
         match record.fields().get(&target_field) {
             Some(Value::String(lead)) => {
                 let lead = LeadId::parse(lead)
@@ -140,6 +136,16 @@ impl WebhookEvent {
             ))),
         }
     }
+}
+
+/// `lead` → `targetLeadId`: the noteTarget field that points at this object.
+fn target_field(object: &str) -> String {
+    let mut chars = object.chars();
+    let first: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    format!("target{first}{}Id", chars.as_str())
 }
 
 #[cfg(test)]

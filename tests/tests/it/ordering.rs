@@ -107,3 +107,37 @@ async fn an_edit_landing_between_page_fetches_is_not_lost() {
     }
     assert_eq!(stack.store.scan_leads().await.unwrap().len(), 500);
 }
+
+#[tokio::test]
+async fn a_same_content_newer_version_still_fences_off_an_older_different_one() {
+    // Twenty: A at T1, B at T2, back to A at T3. We saw A@T1, then A@T3 (content equal,
+    // so not rewritten); B@T2 arriving late must still lose.
+    let stack = TestStack::start(Seed::Empty).await;
+    let id = "bf91e08e-34f1-43a7-9ba8-92963c4fd740";
+    let a1 = record(json!({"id": id, "updatedAt": "2026-11-24T17:00:01.000Z", "score": 1}));
+    let b2 = record(json!({"id": id, "updatedAt": "2026-11-24T17:00:02.000Z", "score": 2}));
+    let a3 = record(json!({"id": id, "updatedAt": "2026-11-24T17:00:03.000Z", "score": 1}));
+    stack
+        .store
+        .put_if_newer(&a1, WriteOrigin::Webhook)
+        .await
+        .unwrap();
+    let counts = stack
+        .store
+        .apply_records(&[a3], WriteOrigin::Sync, None)
+        .await
+        .unwrap();
+    assert_eq!((counts.written(), counts.unchanged), (0, 1));
+    assert_eq!(
+        stack
+            .store
+            .put_if_newer(&b2, WriteOrigin::Webhook)
+            .await
+            .unwrap(),
+        PutOutcome::Stale
+    );
+    assert_eq!(
+        stack.store.get_lead(a1.id()).await.unwrap().unwrap().fields["score"],
+        1
+    );
+}
