@@ -29,6 +29,7 @@ fmt: ## format the code
 	cargo fmt --all
 
 include infra/infra.mk
+include bench.mk
 
 clean: ## remove build output and local state (keeps .tools)
 	cargo clean

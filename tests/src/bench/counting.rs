@@ -134,9 +134,6 @@ impl Intercept for DynamoCounter {
         if matches!(op.as_str(), "PutItem" | "UpdateItem" | "DeleteItem") {
             counts.items_written += 1;
         }
-        if std::env::var_os("BENCH_TRACE_DYNAMO").is_some() {
-            eprintln!("TRACE {:?} {op} {bytes}", std::time::SystemTime::now());
-        }
         *counts.requests.entry(op).or_default() += 1;
         counts.request_bytes += bytes;
         Ok(())

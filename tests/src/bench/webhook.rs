@@ -89,33 +89,7 @@ pub async fn run(events: usize, leads: usize) -> anyhow::Result<WebhookResults> 
             // stdout line per event.
             metrics: Metrics::new(None, "webhook"),
         };
-        let mut run = if std::env::var_os("BENCH_CT").is_some() && concurrency == 1 {
-            let endpoint = crate::stack::dynamo_local_endpoint();
-            let cfg = config.clone();
-            let tbl = table.clone();
-            let counter2 = counter.clone();
-            let d = &deliveries;
-            std::thread::scope(|s| {
-                s.spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(async move {
-                        let client = counter2.install(&crate::stack::dynamo_at(&endpoint).await);
-                        let st = WebhookState {
-                            config: cfg,
-                            store: DynamoLeadStore::new(client, &tbl, "leads"),
-                            metrics: Metrics::new(None, "webhook"),
-                        };
-                        drive(&st, d, 1).await
-                    })
-                })
-                .join()
-                .map_err(|_| anyhow::anyhow!("thread panicked"))?
-            })?
-        } else {
-            drive(&state, &deliveries, concurrency).await?
-        };
+        let mut run = drive(&state, &deliveries, concurrency).await?;
         run.dynamo = counter.snapshot();
         let applied = run.outcomes.get("applied").copied().unwrap_or(0);
         ensure!(
