@@ -12,9 +12,9 @@ use anyhow::{Context as _, bail, ensure};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use spartan_sync::config::TwentySettings;
-use spartan_sync::sync::RunStatus;
+use spartan_sync::sync::{PageOutcome, RunStatus};
 use spartan_sync::{
-    DynamoLeadStore, ObjectName, RequestedMode, SyncEngine, SyncSettings, SyncSummary, TwentyClient,
+    DynamoLeadStore, ObjectName, RequestedMode, SyncEngine, SyncSettings, TwentyClient,
 };
 
 use super::counting::{DynamoCounter, DynamoCounts};
@@ -26,14 +26,17 @@ use crate::stack::{dynamo_at, dynamo_local, dynamo_local_endpoint, fresh_table};
 /// What the child reports on stdout (one JSON line).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChildReport {
-    pub seconds: f64,
-    pub fetched: u64,
-    pub changed: u64,
-    pub pages: u32,
+    /// Every page fetched and stored.
+    pub ingest_seconds: f64,
+    /// The pass's end: the sweep for leads gone from Twenty, the watermark, the run
+    /// record. `None` when not run.
+    pub finish_seconds: Option<f64>,
+    pub leads_in_table: i64,
     pub twenty_requests: u64,
     pub twenty_bytes: u64,
-    pub status: String,
     pub dynamo: DynamoCounts,
+    /// VmHWM after the pages, and at the end.
+    pub peak_rss_ingest_kb: u64,
     pub peak_rss_kb: u64,
     pub cpu_seconds: f64,
 }
@@ -41,15 +44,17 @@ pub struct ChildReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct FullSyncCase {
     pub leads: usize,
-    pub seconds: f64,
+    pub ingest_seconds: f64,
+    /// Leads fetched from Twenty and written to DynamoDB per second, over the pages.
     pub leads_per_second: f64,
-    pub pages: u32,
+    pub finish_seconds: Option<f64>,
     pub twenty_requests: u64,
     pub twenty_bytes: u64,
     /// Counted in the sync process's SDK client (an interceptor), retries included.
     pub dynamo: DynamoCounts,
     pub dynamo_write_requests: u64,
-    /// VmHWM of the sync process.
+    /// VmHWM of the sync process after the pages, and at the end.
+    pub peak_rss_ingest_kb: u64,
     pub peak_rss_kb: u64,
     /// CPU time during the run: the sync process, the Twenty side (this process),
     /// DynamoDB Local.
@@ -58,7 +63,8 @@ pub struct FullSyncCase {
     pub cpu_seconds_dynamodb_local: Option<f64>,
 }
 
-pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
+/// A full sync of `n` leads; `finish` also runs the pass's end (the sweep).
+pub async fn run(n: usize, finish: bool, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
     // One batch timestamp, like a dev seed.
     let twenty = PageServer::from_emulator(Seed::Backdated {
         count: n,
@@ -74,6 +80,7 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
         .args(["child-sync", "--twenty-url", &twenty.url()])
         .args(["--api-key", &twenty.api_key, "--table", &table])
         .args(["--dynamodb", &dynamo_local_endpoint()])
+        .args(["--finish", if finish { "yes" } else { "no" }])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -95,19 +102,21 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
         .context("child-sync printed no report")?;
     let child: ChildReport = serde_json::from_str(line)?;
     ensure!(
-        child.status == "succeeded" && child.changed == n as u64 && child.fetched == n as u64,
-        "the full sync of {n} did not complete: {child:?}"
+        twenty.records_served() == n as u64 && child.leads_in_table == n as i64,
+        "the full sync of {n} did not complete: {} records served, {child:?}",
+        twenty.records_served()
     );
     let diff = |a: Option<Duration>, b: Option<Duration>| Some((b? - a?).as_secs_f64());
     Ok(FullSyncCase {
         leads: n,
-        seconds: child.seconds,
-        leads_per_second: n as f64 / child.seconds,
-        pages: child.pages,
+        ingest_seconds: child.ingest_seconds,
+        leads_per_second: n as f64 / child.ingest_seconds,
+        finish_seconds: child.finish_seconds,
         twenty_requests: child.twenty_requests,
         twenty_bytes: child.twenty_bytes,
         dynamo_write_requests: child.dynamo.write_requests(),
         dynamo: child.dynamo,
+        peak_rss_ingest_kb: child.peak_rss_ingest_kb,
         peak_rss_kb: child.peak_rss_kb,
         cpu_seconds_sync: child.cpu_seconds,
         cpu_seconds_twenty: diff(cpu_before.0, cpu_after.0),
@@ -115,9 +124,10 @@ pub async fn run(n: usize, repo_root: &Path) -> anyhow::Result<FullSyncCase> {
     })
 }
 
-/// `bench child-sync --twenty-url U --api-key K --table T --dynamodb E`: one forced full
-/// sync with the production engine and settings (no pacing: the emulator has no rate
-/// limit), then one JSON line on stdout.
+/// `bench child-sync --twenty-url U --api-key K --table T --dynamodb E --finish yes|no`:
+/// one full pass with the production engine, store and settings (no pacing: the page
+/// server has no rate limit), driven page by page as `SyncEngine::run` drives it, so
+/// the pages and the pass's end are timed apart. Prints one JSON line on stdout.
 pub async fn child(args: &[String]) -> anyhow::Result<()> {
     let arg = |name: &str| -> anyhow::Result<String> {
         args.iter()
@@ -142,25 +152,47 @@ pub async fn child(args: &[String]) -> anyhow::Result<()> {
         store,
         SyncSettings::default(),
     );
+    let owner = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
-    let summary: SyncSummary = engine.run(RequestedMode::Full, deadline()).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    if summary.status != RunStatus::Succeeded {
-        bail!(
-            "the sync ended {}: {:?}",
+    // As `run` does: the lease first (pages renew it), released at the end.
+    engine
+        .store()
+        .acquire_lease(&owner, SyncSettings::default().lease_ttl)
+        .await?
+        .map_err(|holder| anyhow::anyhow!("the lease is held by {}", holder.owner))?;
+    let mut run = engine.start(RequestedMode::Full, &owner).await?;
+    loop {
+        match run.next_page(deadline()).await? {
+            PageOutcome::More => {}
+            PageOutcome::Done => break,
+            PageOutcome::OutOfTime => bail!("the pass ran out of time"),
+        }
+    }
+    let ingest_seconds = started.elapsed().as_secs_f64();
+    let peak_rss_ingest_kb = proc_status_kb(None, "VmHWM").unwrap_or(0);
+    let finish_seconds = if arg("--finish")? == "yes" {
+        let t = Instant::now();
+        let summary = run.finish().await?;
+        ensure!(
+            summary.status == RunStatus::Succeeded,
+            "the pass ended {}: {:?}",
             summary.status.as_str(),
             summary.error
         );
-    }
+        Some(t.elapsed().as_secs_f64())
+    } else {
+        None
+    };
+    engine.store().release_lease(&owner).await?;
+    let twenty = engine.twenty().stats();
     let report = ChildReport {
-        seconds,
-        fetched: summary.fetched,
-        changed: summary.changed,
-        pages: summary.pages,
-        twenty_requests: summary.requests,
-        twenty_bytes: summary.response_bytes,
-        status: summary.status.as_str().to_string(),
+        ingest_seconds,
+        finish_seconds,
+        leads_in_table: engine.store().load_state().await?.lead_count,
+        twenty_requests: twenty.requests,
+        twenty_bytes: twenty.response_bytes,
         dynamo: counter.snapshot(),
+        peak_rss_ingest_kb,
         peak_rss_kb: proc_status_kb(None, "VmHWM").unwrap_or(0),
         cpu_seconds: cpu_time(None).map_or(0.0, |d| d.as_secs_f64()),
     };

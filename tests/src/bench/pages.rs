@@ -34,6 +34,7 @@ struct Pages {
     records: Vec<Value>,
     position: HashMap<String, usize>,
     requests: AtomicU64,
+    served: AtomicU64,
 }
 
 impl PageServer {
@@ -64,6 +65,7 @@ impl PageServer {
             records,
             position,
             requests: AtomicU64::new(0),
+            served: AtomicU64::new(0),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -87,6 +89,11 @@ impl PageServer {
 
     pub fn requests(&self) -> u64 {
         self.pages.requests.load(Ordering::Relaxed)
+    }
+
+    /// Records handed out in pages so far.
+    pub fn records_served(&self) -> u64 {
+        self.pages.served.load(Ordering::Relaxed)
     }
 }
 
@@ -176,6 +183,7 @@ async fn list(
     let total = pages.records.len();
     let end = (start + limit).min(total);
     let page = &pages.records[start.min(end)..end];
+    pages.served.fetch_add(page.len() as u64, Ordering::Relaxed);
     let envelope = Envelope {
         data: Data { leads: page },
         total_count: total,

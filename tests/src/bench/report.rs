@@ -161,28 +161,44 @@ impl Results {
         for f in &self.full_sync {
             let cpu = match (f.cpu_seconds_twenty, f.cpu_seconds_dynamodb_local) {
                 (Some(e), Some(d)) => format!(
-                    "; CPU s: sync {:.1}, Twenty side {:.1}, DynamoDB Local {:.1}",
+                    "CPU s: sync {:.1}, Twenty side {:.1}, DynamoDB Local {:.1}",
                     f.cpu_seconds_sync, e, d
                 ),
-                _ => format!("; CPU s: sync {:.1}", f.cpu_seconds_sync),
+                _ => format!("CPU s: sync {:.1}", f.cpu_seconds_sync),
+            };
+            let (finish, rss) = match f.finish_seconds {
+                Some(s) => (
+                    format!(
+                        "; then {s:.1} s for the pass's end (sweep + watermark) = {:.1} s in all",
+                        f.ingest_seconds + s
+                    ),
+                    format!(
+                        "peak RSS {} after the pages, {} at the end",
+                        kb(f.peak_rss_ingest_kb),
+                        kb(f.peak_rss_kb)
+                    ),
+                ),
+                None => (
+                    "; pass's end (sweep) not run (see --finish-up-to)".to_string(),
+                    format!("peak RSS {}", kb(f.peak_rss_ingest_kb)),
+                ),
             };
             row(
                 "Full sync",
                 format!("N={} → DynamoDB Local", thousands(f.leads as u64)),
                 format!(
-                    "{} leads/s ({:.1} s)",
+                    "{} leads/s ({:.1} s of pages)",
                     thousands(f.leads_per_second as u64),
-                    f.seconds
+                    f.ingest_seconds
                 ),
                 format!(
-                    "{} Twenty requests ({}); DynamoDB {} write requests ({}), {} items written, {} requests in all; peak RSS {}{cpu}",
+                    "{} Twenty requests ({}){finish}; DynamoDB {} write requests ({}), {} items written, {} requests in all; {rss}; {cpu}",
                     f.twenty_requests,
                     bytes(f.twenty_bytes as f64),
                     thousands(f.dynamo_write_requests),
                     f.dynamo.describe_writes(),
                     thousands(f.dynamo.items_written),
                     thousands(f.dynamo.total_requests()),
-                    kb(f.peak_rss_kb)
                 ),
             );
         }

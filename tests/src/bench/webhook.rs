@@ -12,8 +12,8 @@ use lambda_http::Body;
 use serde::Serialize;
 use serde_json::{Value, json};
 use spartan_sync::metrics::Metrics;
-use spartan_sync::webhook::{SignatureHeaders, WebhookEvent, sign, verify};
-use spartan_sync::{DynamoLeadStore, Timestamp, WebhookConfig};
+use spartan_sync::webhook::{Change, SignatureHeaders, WebhookEvent, sign, verify};
+use spartan_sync::{DynamoLeadStore, RemoteRecord, Timestamp, WebhookConfig};
 use webhook::{WebhookState, handle_at};
 
 use super::counting::{DynamoCounter, DynamoCounts};
@@ -311,6 +311,21 @@ fn stages(deliveries: &[Delivery]) -> anyhow::Result<Vec<Stage>> {
     time("classify (WebhookEvent::change)", &mut || {
         for e in &parsed {
             black_box(e.change("lead")).ok();
+        }
+        Ok(())
+    })?;
+    let records: Vec<RemoteRecord> = parsed
+        .iter()
+        .filter_map(|e| match e.change("lead") {
+            Ok(Change::Lead(_, record)) => Some(record),
+            _ => None,
+        })
+        .collect();
+    ensure!(records.len() == n, "every delivery is a lead event");
+    // The store computes it for the document and again for the write's condition.
+    time("content hash (RemoteRecord::content_hash)", &mut || {
+        for r in &records {
+            black_box(r.content_hash());
         }
         Ok(())
     })?;

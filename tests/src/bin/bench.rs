@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! bench [run] [--out DIR] [--build-seconds S] [--only bandwidth,full-sync,webhook,footprint]
-//!             [--full-sync-sizes 10000,100000] [--webhook-events 10000]
+//!             [--full-sync-sizes 10000,100000] [--finish-up-to 10000] [--webhook-events 10000]
 //! bench child-sync --twenty-url U --api-key K --table T --dynamodb E   (used by run)
 //! ```
 
@@ -15,7 +15,7 @@ use spartan_sync_tests::bench::{self, Plan};
 
 const USAGE: &str = "usage: bench [run] [--out DIR] [--build-seconds S] \
 [--only bandwidth,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \
-[--webhook-events N]";
+[--finish-up-to 10000] [--webhook-events N]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,6 +66,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
                     .collect::<Result<_, _>>()
                     .context("--full-sync-sizes takes numbers, e.g. 10000,100000")?;
             }
+            "--finish-up-to" => plan.finish_up_to = value.replace('_', "").parse()?,
             "--webhook-events" => plan.webhook_events = value.parse()?,
             other => bail!("unknown flag {other}\n{USAGE}"),
         }
