@@ -10,6 +10,8 @@ pub struct RemoteRecord {
     id: LeadId,
     updated_at: Timestamp,
     deleted_at: Option<Timestamp>,
+    /// Computed once: every write compares it, some twice.
+    content_hash: String,
     fields: Map<String, Value>,
 }
 
@@ -68,6 +70,7 @@ impl RemoteRecord {
             id,
             updated_at,
             deleted_at,
+            content_hash: content_hash(&fields),
             fields,
         })
     }
@@ -96,7 +99,7 @@ impl RemoteRecord {
     /// Twenty bumps them on every PATCH, even one that changes nothing (and sends no
     /// webhook for it), and such a bump is not a change.
     pub fn content_hash(&self) -> String {
-        content_hash(&self.fields)
+        self.content_hash.clone()
     }
 }
 

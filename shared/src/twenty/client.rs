@@ -99,8 +99,9 @@ impl TwentyClient {
         let mut url = self.url(&[self.object.plural()])?;
         url.query_pairs_mut().extend_pairs(query.pairs());
         let op = format!("GET {}", self.object.plural());
-        let envelope: ListEnvelope = self.call(Method::GET, url, None, &op, deadline).await?;
-        let rows = match envelope.data.get(self.object.plural()) {
+        let mut envelope: ListEnvelope = self.call(Method::GET, url, None, &op, deadline).await?;
+        // Rows are moved out of the envelope, not cloned: a page is parsed once.
+        let rows = match envelope.data.remove(self.object.plural()) {
             Some(Value::Array(rows)) => rows,
             _ => {
                 return Err(TwentyError::Decode {
@@ -111,12 +112,10 @@ impl TwentyClient {
             }
         };
         let mut records = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            records.push(self.record_at(
-                row,
-                &op,
-                &format!("data.{}[{i}]", self.object.plural()),
-            )?);
+        for (i, row) in rows.into_iter().enumerate() {
+            records.push(
+                self.owned_record(row, &op, || format!("data.{}[{i}]", self.object.plural()))?,
+            );
         }
         let page_info = envelope.page_info;
         Ok(Page {
@@ -225,19 +224,29 @@ impl TwentyClient {
     }
 
     fn record_at(&self, value: &Value, op: &str, path: &str) -> Result<RemoteRecord, TwentyError> {
+        self.owned_record(value.clone(), op, || path.to_string())
+    }
+
+    /// A record from a JSON value; the path (for the error) is only built on failure.
+    fn owned_record(
+        &self,
+        value: Value,
+        op: &str,
+        path: impl Fn() -> String,
+    ) -> Result<RemoteRecord, TwentyError> {
         let fields = match value {
-            Value::Object(m) => m.clone(),
+            Value::Object(m) => m,
             _ => {
                 return Err(TwentyError::Decode {
                     operation: op.to_string(),
-                    path: path.to_string(),
+                    path: path(),
                     reason: "not an object".into(),
                 });
             }
         };
         RemoteRecord::from_fields(fields).map_err(|e| TwentyError::Decode {
             operation: op.to_string(),
-            path: path.to_string(),
+            path: path(),
             reason: e.to_string(),
         })
     }
