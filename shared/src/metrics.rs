@@ -83,35 +83,8 @@ impl Metrics {
     /// One delta-sync run. Partial runs count as succeeding: they made progress and
     /// the next run continues, so "sync not succeeding" must not fire for them.
     pub fn sync_run(&self, s: &SyncSummary) {
-        let is = |status: RunStatus| if s.status == status { 1.0 } else { 0.0 };
-        let mut values = vec![
-            ("LeadsFetched", s.fetched as f64, Unit::Count),
-            ("LeadsChanged", s.changed as f64, Unit::Count),
-            ("Requests", s.requests as f64, Unit::Count),
-            ("ResponseBytes", s.response_bytes as f64, Unit::Bytes),
-            ("Retries", s.retries as f64, Unit::Count),
-            ("RateLimited", s.rate_limited as f64, Unit::Count),
-            ("RunDurationMs", s.duration_ms as f64, Unit::Milliseconds),
-            (
-                "RunSucceeded",
-                is(RunStatus::Succeeded) + is(RunStatus::Partial),
-                Unit::Count,
-            ),
-            ("RunFailed", is(RunStatus::Failed), Unit::Count),
-            ("RunSkipped", is(RunStatus::Skipped), Unit::Count),
-            ("RunPartial", is(RunStatus::Partial), Unit::Count),
-            ("HardDeletesRemoved", s.removed as f64, Unit::Count),
-        ];
-        if let Some(lag) = s.watermark_lag_seconds {
-            values.push(("WatermarkLagSeconds", lag as f64, Unit::Seconds));
-        }
-        if let Some(push) = &s.push {
-            values.push(("PushedChanges", push.pushed as f64, Unit::Count));
-            values.push(("PushFailures", push.failed as f64, Unit::Count));
-            values.push(("PushConflicts", push.conflicts as f64, Unit::Count));
-        }
         self.emit(
-            &values,
+            &run_values(s),
             &[
                 ("runId", Value::from(s.run_id.clone())),
                 ("mode", json!(s.mode)),
@@ -141,6 +114,38 @@ impl Metrics {
             &[],
         );
     }
+}
+
+/// The metrics of one run, by the names the dashboard and alarms use.
+fn run_values(s: &SyncSummary) -> Vec<(&'static str, f64, Unit)> {
+    let is = |status: RunStatus| if s.status == status { 1.0 } else { 0.0 };
+    let mut values = vec![
+        ("LeadsFetched", s.fetched as f64, Unit::Count),
+        ("LeadsChanged", s.changed as f64, Unit::Count),
+        ("Requests", s.requests as f64, Unit::Count),
+        ("ResponseBytes", s.response_bytes as f64, Unit::Bytes),
+        ("Retries", s.retries as f64, Unit::Count),
+        ("RateLimited", s.rate_limited as f64, Unit::Count),
+        ("RunDurationMs", s.duration_ms as f64, Unit::Milliseconds),
+        (
+            "RunSucceeded",
+            is(RunStatus::Succeeded) + is(RunStatus::Partial),
+            Unit::Count,
+        ),
+        ("RunFailed", is(RunStatus::Failed), Unit::Count),
+        ("RunSkipped", is(RunStatus::Skipped), Unit::Count),
+        ("RunPartial", is(RunStatus::Partial), Unit::Count),
+        ("HardDeletesRemoved", s.removed as f64, Unit::Count),
+    ];
+    if let Some(lag) = s.watermark_lag_seconds {
+        values.push(("WatermarkLagSeconds", lag as f64, Unit::Seconds));
+    }
+    if let Some(push) = &s.push {
+        values.push(("PushedChanges", push.pushed as f64, Unit::Count));
+        values.push(("PushFailures", push.failed as f64, Unit::Count));
+        values.push(("PushConflicts", push.conflicts as f64, Unit::Count));
+    }
+    values
 }
 
 /// How a webhook delivery ended, as counted on the dashboard.
@@ -186,6 +191,63 @@ mod tests {
         assert_eq!(doc["Function"], "webhook");
         assert_eq!(doc["WebhookApplied"], 1.0);
         assert!(doc["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn every_metric_emitted_is_one_the_dashboard_and_alarms_read() {
+        use crate::sync::{PushSummary, SyncMode};
+        let template = include_str!("../../infra/template.yaml");
+        let summary = SyncSummary {
+            run_id: "r".into(),
+            mode: SyncMode::Delta,
+            status: RunStatus::Partial,
+            resumed: false,
+            fetched: 3,
+            changed: 1,
+            inserted: 0,
+            updated: 1,
+            unchanged: 2,
+            stale: 0,
+            removed: 0,
+            total_in_table: 47,
+            pages: 1,
+            requests: 1,
+            response_bytes: 2048,
+            retries: 0,
+            rate_limited: 0,
+            watermark_before: None,
+            watermark_after: None,
+            watermark_lag_seconds: Some(30),
+            duration_ms: 120,
+            push: Some(PushSummary::default()),
+            error: None,
+        };
+        let mut names: Vec<&str> = run_values(&summary).iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(
+            run_values(&summary)[7],
+            ("RunSucceeded", 1.0, Unit::Count),
+            "a partial run counts as success"
+        );
+        for outcome in [
+            EventOutcome::Applied,
+            EventOutcome::Duplicate,
+            EventOutcome::Stale,
+            EventOutcome::Ignored,
+        ] {
+            names.push(WebhookMetric::Outcome(outcome).name());
+        }
+        names.extend([
+            WebhookMetric::Unauthorized.name(),
+            WebhookMetric::BadRequest.name(),
+            WebhookMetric::Error.name(),
+            "WebhookLatencyMs",
+        ]);
+        for name in names {
+            assert!(
+                template.contains(name),
+                "infra/template.yaml never reads the metric {name}"
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::lead_item::{
     stored_lead_from_document,
 };
 use super::schema::TTL_ATTRIBUTE;
-use super::throttle::retry_throttled;
+use super::throttle::{retry_throttled, send_if};
 use super::{StoreError, StoredLead, StoredVersion, WriteOrigin};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
 
@@ -274,13 +274,11 @@ impl DynamoLeadStore {
             .expression_attribute_names("#pending", PENDING)
             .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
             .expression_attribute_values(":h", AttributeValue::S(record.content_hash()));
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
-        }
+        // `None`: someone wrote a newer version meanwhile; nothing to advance.
+        send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
     }
 
     /// A hard delete in Twenty: the lead item becomes a tombstone (no fields, expiring

@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{PK, SK, sync_pk};
 use super::schema::TTL_ATTRIBUTE;
+use super::throttle::send_if;
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::Timestamp;
 
@@ -84,7 +83,7 @@ impl DynamoLeadStore {
     /// Extends a lease we hold; `false` if it was lost (expired and taken over).
     pub async fn renew_lease(&self, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let until = Timestamp::now().saturating_add(ttl);
-        let result = self
+        let request = self
             .client()
             .update_item()
             .table_name(self.table())
@@ -97,21 +96,16 @@ impl DynamoLeadStore {
                 ":until",
                 AttributeValue::N(until.unix_millis().to_string()),
             )
-            .expression_attribute_values(":me", AttributeValue::S(owner.into()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
-        }
+            .expression_attribute_values(":me", AttributeValue::S(owner.into()));
+        let renewed = send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(renewed.is_some())
     }
 
     /// Gives the lease back (only if still ours).
     pub async fn release_lease(&self, owner: &str) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client()
             .delete_item()
             .table_name(self.table())
@@ -119,15 +113,11 @@ impl DynamoLeadStore {
             .key(SK, AttributeValue::S(LEASE_SK.into()))
             .condition_expression("#owner = :me")
             .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", AttributeValue::S(owner.into()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("DeleteItem", other)),
-            },
-        }
+            .expression_attribute_values(":me", AttributeValue::S(owner.into()));
+        // `None`: the lease was no longer ours; nothing to give back.
+        send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("DeleteItem", e))?;
+        Ok(())
     }
 }

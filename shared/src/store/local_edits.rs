@@ -8,8 +8,6 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -25,7 +23,7 @@ use super::lead_item::{
 };
 use super::lead_store::lead_key;
 use super::schema::TTL_ATTRIBUTE;
-use super::throttle::retry_throttled;
+use super::throttle::{retry_throttled, send_if};
 use super::{DynamoLeadStore, PendingKind, PutOutcome, StoreError, StoredLead, WriteOrigin};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
 
@@ -209,12 +207,12 @@ impl DynamoLeadStore {
             .condition_expression("#v = :v")
             .expression_attribute_names("#v", "_localVersion")
             .expression_attribute_values(":v", AttributeValue::N(version.to_string()));
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => self.adjust_lead_count(-1).await,
-            Err(e) => match e.into_service_error() {
-                DeleteItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("DeleteItem", other)),
-            },
+        match send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("DeleteItem", e))?
+        {
+            Some(_) => self.adjust_lead_count(-1).await,
+            None => Ok(()),
         }
     }
 
@@ -318,12 +316,11 @@ impl DynamoLeadStore {
         };
         for set_update in [true, false] {
             let request = rebase(set_update);
-            match retry_throttled(|| request.clone().send()).await {
-                Ok(_) => return Ok(()),
-                Err(e) => match e.into_service_error() {
-                    UpdateItemError::ConditionalCheckFailedException(_) => continue,
-                    other => return Err(StoreError::dynamo("UpdateItem", other)),
-                },
+            let done = send_if(|| request.clone().send())
+                .await
+                .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+            if done.is_some() {
+                return Ok(());
             }
         }
         Ok(())
@@ -342,12 +339,12 @@ impl DynamoLeadStore {
             .expression_attribute_names("#n", "_pushAttempts")
             .expression_attribute_names("#p", PENDING)
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
+        match send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?
+        {
+            Some(_) => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -386,12 +383,12 @@ impl DynamoLeadStore {
         if rejected {
             request = request.expression_attribute_names("#q", PENDING_QUEUE);
         }
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
+        match send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?
+        {
+            Some(_) => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -420,12 +417,12 @@ impl DynamoLeadStore {
             .expression_attribute_names("#ru", REMOTE_UPDATED_AT)
             .expression_attribute_values(":inc", fields)
             .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()));
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(PutOutcome::Updated),
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(PutOutcome::Stale),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
+        match send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?
+        {
+            Some(_) => Ok(PutOutcome::Updated),
+            None => Ok(PutOutcome::Stale),
         }
     }
 
@@ -613,12 +610,12 @@ impl DynamoLeadStore {
                     .expression_attribute_values(":ru", AttributeValue::S(lead.remote_updated_at.to_string()))
             }
         };
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(StoreError::dynamo("PutItem", other)),
-            },
+        match send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("PutItem", e))?
+        {
+            Some(_) => Ok(true),
+            None => Ok(false),
         }
     }
 }

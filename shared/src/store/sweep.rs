@@ -2,15 +2,13 @@
 //! way to notice one is a full pass: every lead it sees is tagged with the pass's
 //! generation, and when the pass completes the leads it did not see are removed.
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::keys::{BY_KIND_INDEX, KIND, LEAD_KIND, PK, SK};
 use super::lead_item::{DESTROYED_AT, GENERATION, PENDING, SYNCED_AT};
 use super::lead_store::lead_key;
-use super::throttle::retry_throttled;
+use super::throttle::send_if;
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::{LeadId, Timestamp};
 
@@ -32,15 +30,11 @@ impl DynamoLeadStore {
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#d", DESTROYED_AT)
             .expression_attribute_values(":g", AttributeValue::N(generation.to_string()));
-        let result = retry_throttled(|| request.clone().send()).await;
-        match result {
-            Ok(_) => Ok(()),
-            // Destroyed meanwhile (a webhook): nothing to tag.
-            Err(e) => match e.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(_) => Ok(()),
-                other => Err(StoreError::dynamo("UpdateItem", other)),
-            },
-        }
+        // `None`: destroyed meanwhile (a webhook), nothing to tag.
+        send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
     }
 
     /// Removes the leads full pass `generation` did not see: gone from Twenty. Kept are
@@ -125,13 +119,9 @@ impl DynamoLeadStore {
             .expression_attribute_names("#p", PENDING)
             .expression_attribute_values(":g", AttributeValue::N(generation.to_string()))
             .expression_attribute_values(":start", AttributeValue::S(start));
-        let result = retry_throttled(|| request.clone().send()).await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => match e.into_service_error() {
-                DeleteItemError::ConditionalCheckFailedException(_) => Ok(false),
-                other => Err(StoreError::dynamo("DeleteItem", other)),
-            },
-        }
+        let removed = send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("DeleteItem", e))?;
+        Ok(removed.is_some())
     }
 }

@@ -51,3 +51,19 @@ where
         }
     }
 }
+
+/// [`retry_throttled`] for a conditional write: a failed condition is an answer, not
+/// an error, so it comes back as `Ok(None)`.
+pub(crate) async fn send_if<T, E, R, Fut>(
+    attempt: impl FnMut() -> Fut,
+) -> Result<Option<T>, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    Fut: Future<Output = Result<T, SdkError<E, R>>>,
+{
+    match retry_throttled(attempt).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -66,11 +66,6 @@ pub mod filter {
         format!("updatedAt[gte]:\"{ts}\"")
     }
 
-    pub fn id_in(ids: &[&str]) -> String {
-        let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
-        format!("id[in]:[{}]", quoted.join(","))
-    }
-
     pub fn and(parts: &[&str]) -> String {
         format!("and({})", parts.join(","))
     }

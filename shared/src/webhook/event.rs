@@ -26,7 +26,6 @@ pub struct WebhookEvent {
     pub object: String,
     pub action: EventAction,
     pub record: Option<Map<String, Value>>,
-    pub updated_fields: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,8 +44,6 @@ struct RawEvent {
     event_name: String,
     #[serde(default)]
     record: Option<Map<String, Value>>,
-    #[serde(rename = "updatedFields", default)]
-    updated_fields: Option<Vec<String>>,
 }
 
 /// What the mirror does with an event, decided without touching the store.
@@ -93,7 +90,6 @@ impl WebhookEvent {
             event_name: raw.event_name.clone(),
             action,
             record: raw.record,
-            updated_fields: raw.updated_fields.unwrap_or_default(),
         })
     }
 

@@ -78,11 +78,7 @@ async fn a_large_full_sync_finishes_over_resumed_runs_with_every_lead_stored_onc
 
 #[tokio::test]
 async fn a_hard_deleted_lead_disappears_after_the_next_full_sync() {
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::DemoLeads,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = TestStack::start(Seed::DemoLeads).await;
     stack
         .engine
         .run(RequestedMode::Auto, deadline())
@@ -116,11 +112,7 @@ async fn a_hard_deleted_lead_disappears_after_the_next_full_sync() {
 
 #[tokio::test]
 async fn two_runs_started_together_one_runs_and_one_skips() {
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::DemoLeads,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = TestStack::start(Seed::DemoLeads).await;
     stack
         .emulator
         .push_fault(Fault::Slow(Duration::from_millis(800)));
@@ -315,11 +307,7 @@ async fn dynamodb_throttling_is_retried_without_loss() {
 
 #[tokio::test]
 async fn an_outage_is_recorded_and_the_next_run_catches_up() {
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::DemoLeads,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = TestStack::start(Seed::DemoLeads).await;
     stack
         .engine
         .run(RequestedMode::Auto, deadline())
