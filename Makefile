@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/.tools/venv/bin:$(PATH)
 
-.PHONY: help tools run demo test test-unit lint fmt bench package clean
+.PHONY: help tools run demo test test-unit soak lint fmt bench package clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,13 @@ demo: tools ## scripted story: full sync of 47, a phone edit in Twenty, a delta 
 test: tools ## every test, with DynamoDB Local started and stopped by itself
 	@scripts/with-dynamodb.sh cargo test --workspace --all-targets
 	@scripts/demo.sh
+
+test-unit: ## the hermetic tests only (no DynamoDB Local, no emulator process): seconds once built
+	cargo test --workspace --lib --bins
+
+SEEDS ?= 100000
+soak: ## the deterministic simulation over SEEDS scenarios (FIRST=n to start elsewhere); prints failing seeds with a replay command
+	SIM_SCENARIOS=$(SEEDS) SIM_FIRST_SEED=$(or $(FIRST),1) cargo test --release -p spartan-sync-tests --test sim -- --ignored --nocapture
 
 lint: ## formatting and clippy, warnings as errors
 	cargo fmt --all -- --check

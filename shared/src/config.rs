@@ -7,8 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::domain::ObjectName;
-use crate::sync::merge::ConflictPolicy;
+use crate::domain::{ConflictPolicy, ObjectName};
+pub use crate::twenty::TwentySettings;
 
 /// Everything the functions need, validated.
 #[derive(Debug, Clone)]
@@ -22,17 +22,6 @@ pub struct Config {
     pub metrics_namespace: Option<String>,
     /// How a field edited both here and in Twenty is settled.
     pub conflict_policy: ConflictPolicy,
-}
-
-#[derive(Debug, Clone)]
-pub struct TwentySettings {
-    pub api_url: Url,
-    pub api_key: SecretString,
-    pub object: ObjectName,
-    pub page_size: u32,
-    pub request_timeout: Duration,
-    /// Requests per minute the client allows itself (0: no pacing).
-    pub rate_limit_per_minute: u32,
 }
 
 /// What the webhook function needs: no Twenty API key, but the webhook secret.

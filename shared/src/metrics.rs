@@ -165,7 +165,7 @@ impl WebhookMetric {
             Self::Outcome(EventOutcome::Stale) => "WebhookStale",
             Self::Outcome(EventOutcome::Ignored) => "WebhookIgnored",
             Self::Unauthorized => "WebhookUnauthorized",
-            Self::BadRequest => "WebhookBadRequest",
+            Self::BadRequest | Self::Outcome(EventOutcome::Refused) => "WebhookBadRequest",
             Self::Error => "WebhookError",
         }
     }

@@ -1,5 +1,5 @@
 use serde_json::{Map, Value};
-use spartan_sync::sync::merge::SYSTEM_FIELDS;
+use spartan_sync::domain::SYSTEM_FIELDS;
 
 /// A create or update body: a JSON object of Twenty fields, none of them Twenty's own
 /// system fields or our bookkeeping.

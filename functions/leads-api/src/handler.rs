@@ -1,7 +1,8 @@
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use spartan_sync::store::{LocalEditError, StoreError, StoredLead};
+use spartan_sync::store::{StoreError, StoredLead};
+use spartan_sync::sync::{LocalEditError, local};
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
 
 use crate::body;
@@ -54,7 +55,9 @@ impl From<LocalEditError> for ApiError {
                     "the lead changed since you read it (it is at version {current}); read it again"
                 ),
             ),
-            LocalEditError::Invalid(m) => Self::Status(StatusCode::CONFLICT, m),
+            e @ (LocalEditError::Exists | LocalEditError::Busy) => {
+                Self::Status(StatusCode::CONFLICT, e.to_string())
+            }
             LocalEditError::Store(s) => Self::Store(s),
         }
     }
@@ -98,7 +101,7 @@ async fn respond(
                 )
                 .await
                 .map_err(|e| match e {
-                    StoreError::Request { reason, .. } => bad_request(reason),
+                    e @ StoreError::BadCursor => bad_request(e.to_string()),
                     other => ApiError::Store(other),
                 })?;
             let data: Vec<Value> = leads.iter().map(lead_json).collect();
@@ -124,7 +127,8 @@ async fn respond(
         }
         Route::CreateLead => {
             let fields = body::fields(body_bytes(request)?, false).map_err(bad_request)?;
-            let lead = store.local_create(fields).await?;
+            let id = spartan_sync::LeadId::new_random();
+            let lead = local::create(store, &id, fields).await?;
             tracing::info!(lead = %lead.id, "lead created locally; it is pushed to Twenty by the next sync");
             Ok(json_response(
                 StatusCode::CREATED,
@@ -136,7 +140,7 @@ async fn respond(
             let id = lead_id(&id)?;
             let patch = body::fields(body_bytes(request)?, false).map_err(bad_request)?;
             let if_match = if_match(request.headers())?;
-            let lead = store.local_update(&id, &patch, if_match.as_deref()).await?;
+            let lead = local::update(store, &id, &patch, if_match.as_deref()).await?;
             Ok(json_response(
                 StatusCode::OK,
                 &lead_json(&lead),
@@ -145,9 +149,7 @@ async fn respond(
         }
         Route::DeleteLead(id) => {
             let id = lead_id(&id)?;
-            store
-                .local_delete(&id, if_match(request.headers())?.as_deref())
-                .await?;
+            local::delete(store, &id, if_match(request.headers())?.as_deref()).await?;
             let mut response = Response::new(Body::Empty);
             *response.status_mut() = StatusCode::NO_CONTENT;
             Ok(response)

@@ -20,6 +20,11 @@ impl LeadId {
         }
     }
 
+    /// A fresh random id, for a record made here (Twenty accepts a client's id).
+    pub fn new_random() -> Self {
+        Self(uuid::Uuid::new_v4().hyphenated().to_string())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -1,11 +1,14 @@
 //! Domain types shared by the client, the store and the engine.
 
+pub mod clock;
 mod lead_id;
 mod object_name;
+mod policy;
 mod record;
 mod timestamp;
 
 pub use lead_id::LeadId;
 pub use object_name::ObjectName;
+pub use policy::{ConflictPolicy, SYSTEM_FIELDS};
 pub use record::{RecordError, RemoteRecord, content_hash};
 pub use timestamp::{Timestamp, TimestampError};

@@ -30,7 +30,10 @@ impl Timestamp {
     }
 
     pub fn now() -> Self {
-        Self::from_datetime(OffsetDateTime::now_utc())
+        match super::clock::now_millis().and_then(Self::from_unix_millis) {
+            Some(simulated) => simulated,
+            None => Self::from_datetime(OffsetDateTime::now_utc()),
+        }
     }
 
     pub fn from_unix_millis(millis: i64) -> Option<Self> {

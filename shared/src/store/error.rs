@@ -19,6 +19,12 @@ pub enum StoreError {
         operation: &'static str,
         reason: String,
     },
+    /// The caller sent a cursor this store never issued: the caller's mistake (400).
+    #[error("invalid cursor: pass back exactly the nextCursor of an earlier page")]
+    BadCursor,
+    /// Every attempt to write the item lost a race with another writer.
+    #[error("item {key} kept changing under {attempts} attempts to write it")]
+    Contended { key: String, attempts: usize },
     #[error("item {key} is not a valid lead item: {reason}")]
     Corrupt { key: String, reason: String },
 }

@@ -10,15 +10,11 @@ pub const STATE_SK: &str = "STATE";
 /// The `byKind` index lists every item of one kind (`LEAD`) by when it last changed,
 /// so that the leads API and the sweep never scan the whole table.
 pub const BY_KIND_INDEX: &str = "byKind";
-pub const KIND: &str = "_kind";
-pub const CHANGED_AT: &str = "_changedAt";
 pub const LEAD_KIND: &str = "LEAD";
 
 /// The sparse `byPending` index holds only leads with a local edit waiting for Twenty,
 /// so the push step finds them without reading the rest.
 pub const BY_PENDING_INDEX: &str = "byPending";
-pub const PENDING_QUEUE: &str = "_pendingQueue";
-pub const PENDING_SINCE: &str = "_pendingSince";
 
 pub fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")

@@ -103,6 +103,13 @@ impl DynamoLeadStore {
         Ok(renewed.is_some())
     }
 
+    pub(crate) fn lease_key(&self) -> std::collections::HashMap<String, AttributeValue> {
+        std::collections::HashMap::from([
+            (PK.to_string(), AttributeValue::S(sync_pk(self.object()))),
+            (SK.to_string(), AttributeValue::S(LEASE_SK.into())),
+        ])
+    }
+
     /// Gives the lease back (only if still ours).
     pub async fn release_lease(&self, owner: &str) -> Result<(), StoreError> {
         let request = self

@@ -1,25 +1,34 @@
-//! The DynamoDB mirror: one table, string keys `pk`/`sk`, leads stored losslessly.
+//! The mirror: one table, string keys `pk`/`sk`, leads stored losslessly.
 //!
-//! This is the only module that speaks DynamoDB (`AttributeValue`, `SdkError`).
+//! [`Mirror`] is what the sync core needs of it; [`DynamoLeadStore`] is the real one
+//! and the only module that speaks DynamoDB (`AttributeValue`, `SdkError`);
+//! [`MemoryMirror`] is the in-memory one for tests and the simulator.
 
-mod bulk;
+mod conflict;
+mod cursor;
 mod error;
+mod item;
 mod keys;
-mod lead_item;
 mod lead_store;
+mod lead_table;
 mod lease;
-mod local_edits;
+mod memory;
+mod mirror;
 mod notes;
+mod queries;
 mod schema;
-mod sweep;
 mod sync_state;
 mod throttle;
 
+pub use conflict::{Conflict, WHOLE_RECORD};
+pub use cursor::BadCursor;
 pub use error::StoreError;
-pub use lead_item::{LocalState, PendingKind, StoredLead, StoredVersion, WriteOrigin};
-pub use lead_store::{ApplyCounts, DynamoLeadStore, PutOutcome, TOMBSTONE_TTL};
+pub use item::{LeadItem, LocalState, PendingKind, StoredLead, WriteOrigin};
+pub use lead_store::{DynamoLeadStore, TOMBSTONE_TTL};
 pub use lease::LeaseHolder;
-pub use local_edits::{Conflict, LocalEditError};
+pub use memory::{Latency, MemoryData, MemoryMirror};
+pub use mirror::{Expect, LeadWrite, Mirror, SweepEntry, SweepPage};
+pub use notes::NoteOutcome;
 pub use schema::create_table;
 pub use sync_state::{Checkpoint, CheckpointChange, Reachability, RunRecord, SyncState};
 

@@ -6,13 +6,62 @@
 //! the lead's partition, `LEAD#<leadId>`/`NOTE#<noteId>`, where a query for the lead
 //! finds it.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::item::{WriteOrigin, attr};
 use super::keys::{PK, SK, lead_pk};
-use super::lead_item::record_document;
-use super::{DynamoLeadStore, PutOutcome, StoreError, WriteOrigin};
+use super::throttle::retry_throttled;
+use super::{DynamoLeadStore, StoreError};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
+
+/// What a versioned write of a note or a note link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteOutcome {
+    /// The item changed (written or removed).
+    Applied,
+    /// The same content was stored already.
+    Duplicate,
+    /// A newer version is stored; nothing was written.
+    Stale,
+}
+
+/// A note or a note link as its item: Twenty's record plus version bookkeeping.
+#[derive(Debug, Serialize, Deserialize)]
+struct RecordItem {
+    pk: String,
+    sk: String,
+    #[serde(rename = "_remoteUpdatedAt")]
+    remote_updated_at: Timestamp,
+    #[serde(rename = "_contentHash")]
+    content_hash: String,
+    #[serde(rename = "_syncedAt")]
+    synced_at: Timestamp,
+    #[serde(rename = "_syncedBy")]
+    synced_by: WriteOrigin,
+    #[serde(flatten)]
+    fields: Map<String, Value>,
+}
+
+fn record_document(
+    pk: String,
+    sk: String,
+    record: &RemoteRecord,
+    origin: WriteOrigin,
+    now: Timestamp,
+) -> RecordItem {
+    RecordItem {
+        pk,
+        sk,
+        remote_updated_at: record.updated_at(),
+        content_hash: record.content_hash(),
+        synced_at: now,
+        synced_by: origin,
+        fields: record.fields().clone(),
+    }
+}
 
 const NOTE_SK: &str = "NOTE";
 
@@ -26,7 +75,7 @@ impl DynamoLeadStore {
         &self,
         note: &RemoteRecord,
         origin: WriteOrigin,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<NoteOutcome, StoreError> {
         let doc = record_document(
             note_pk(note.id().as_str()),
             NOTE_SK.into(),
@@ -34,7 +83,7 @@ impl DynamoLeadStore {
             origin,
             Timestamp::now(),
         );
-        self.put_versioned(doc, note).await
+        self.put_record(doc, note).await
     }
 
     /// Stores the link of a note to a lead (a `noteTarget` record) if newer.
@@ -43,7 +92,7 @@ impl DynamoLeadStore {
         lead: &LeadId,
         link: &RemoteRecord,
         origin: WriteOrigin,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<NoteOutcome, StoreError> {
         let note_id = match link.fields().get("noteId") {
             Some(Value::String(id)) => id.clone(),
             _ => {
@@ -60,11 +109,11 @@ impl DynamoLeadStore {
             origin,
             Timestamp::now(),
         );
-        self.put_versioned(doc, link).await
+        self.put_record(doc, link).await
     }
 
     /// Removes a note, or a note's link to a lead, unless a newer version is stored.
-    pub async fn remove_note(&self, note: &RemoteRecord) -> Result<PutOutcome, StoreError> {
+    pub async fn remove_note(&self, note: &RemoteRecord) -> Result<NoteOutcome, StoreError> {
         self.remove_versioned(note_pk(note.id().as_str()), NOTE_SK.into(), note)
             .await
     }
@@ -73,7 +122,7 @@ impl DynamoLeadStore {
         &self,
         lead: &LeadId,
         link: &RemoteRecord,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<NoteOutcome, StoreError> {
         let note_id = link
             .fields()
             .get("noteId")
@@ -125,12 +174,63 @@ impl DynamoLeadStore {
         Ok(notes)
     }
 
+    /// Writes a note or link if newer than what is stored and saying something new.
+    async fn put_record(
+        &self,
+        doc: RecordItem,
+        record: &RemoteRecord,
+    ) -> Result<NoteOutcome, StoreError> {
+        let key = doc.pk.clone();
+        let item = serde_json::to_value(&doc)
+            .map_err(|e| StoreError::Corrupt {
+                key: key.clone(),
+                reason: e.to_string(),
+            })
+            .and_then(|v| {
+                serde_dynamo::to_item(v).map_err(|source| StoreError::Mapping {
+                    key: key.clone(),
+                    source,
+                })
+            })?;
+        let request = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR (#ru < :ru AND #h <> :h)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#ru", attr::REMOTE_UPDATED_AT)
+            .expression_attribute_names("#h", attr::CONTENT_HASH)
+            .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
+            .expression_attribute_values(":h", AttributeValue::S(record.content_hash()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match retry_throttled(|| request.clone().send()).await {
+            Ok(_) => Ok(NoteOutcome::Applied),
+            Err(err) => match err.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(e) => {
+                    let same = e
+                        .item
+                        .as_ref()
+                        .and_then(|i| i.get(attr::CONTENT_HASH))
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|h| *h == record.content_hash());
+                    Ok(if same {
+                        NoteOutcome::Duplicate
+                    } else {
+                        NoteOutcome::Stale
+                    })
+                }
+                other => Err(StoreError::dynamo("PutItem", other)),
+            },
+        }
+    }
+
     async fn remove_versioned(
         &self,
         pk: String,
         sk: String,
         record: &RemoteRecord,
-    ) -> Result<PutOutcome, StoreError> {
+    ) -> Result<NoteOutcome, StoreError> {
         let result = self
             .client()
             .delete_item()
@@ -139,14 +239,14 @@ impl DynamoLeadStore {
             .key(SK, AttributeValue::S(sk))
             .condition_expression("attribute_not_exists(#pk) OR #ru <= :ru")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#ru", "_remoteUpdatedAt")
+            .expression_attribute_names("#ru", attr::REMOTE_UPDATED_AT)
             .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(PutOutcome::Updated),
+            Ok(_) => Ok(NoteOutcome::Applied),
             Err(err) => match err.into_service_error() {
-                aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => Ok(PutOutcome::Stale),
+                aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => Ok(NoteOutcome::Stale),
                 other => Err(StoreError::dynamo("DeleteItem", other)),
             },
         }

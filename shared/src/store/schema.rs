@@ -5,12 +5,11 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
-use super::keys::{
-    BY_KIND_INDEX, BY_PENDING_INDEX, CHANGED_AT, KIND, PENDING_QUEUE, PENDING_SINCE, PK, SK,
-};
+use super::item::attr::{CHANGED_AT, EXPIRES_AT, KIND, PENDING_QUEUE, PENDING_SINCE};
+use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, PK, SK};
 
 /// The attribute DynamoDB's TTL reads (epoch seconds) on short-lived items.
-pub const TTL_ATTRIBUTE: &str = "_expiresAt";
+pub const TTL_ATTRIBUTE: &str = EXPIRES_AT;
 
 /// Creates the table with the same schema as `infra/template.yaml`, for local runs
 /// and tests. An existing table is left as it is.

@@ -11,6 +11,8 @@ use super::keys::{PK, SK, STATE_SK, sync_pk};
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::Timestamp;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,7 +20,8 @@ pub struct SyncState {
     /// Newest remote `updatedAt` that every earlier change is known to be stored up to.
     #[serde(default)]
     pub watermark: Option<Timestamp>,
-    /// Lead items in the table, kept by atomic counters on insert and removal.
+    /// Live lead items in the table, moved in the same transaction as each insert
+    /// and removal, so it is exact even after a crash.
     #[serde(default)]
     pub lead_count: i64,
     /// The last run's summary, as the engine reported it.
@@ -105,8 +108,9 @@ impl DynamoLeadStore {
         }
     }
 
-    /// Records the end of a run in one write. The watermark moves only here.
-    pub async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError> {
+    /// Records the end of a run in one write, fenced by the run's lease: a run that
+    /// lost its lease cannot move the watermark or bring back a finished pass.
+    pub async fn record_run(&self, owner: &str, record: &RunRecord) -> Result<bool, StoreError> {
         let key = sync_pk(self.object());
         let mapping = |source| StoreError::Mapping {
             key: key.clone(),
@@ -149,36 +153,85 @@ impl DynamoLeadStore {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(self.state_key()))
-            .update_expression(expression)
-            .set_expression_attribute_values(Some(values));
-        retry_throttled(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
+        self.update_state_fenced(owner, expression, values).await
     }
 
     /// Stores a pass's progress after a page, so that a run killed mid-way resumes
-    /// from its last stored page.
-    pub async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+    /// from its last stored page; fenced by the lease like [`Self::record_run`].
+    pub async fn save_checkpoint(
+        &self,
+        owner: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, StoreError> {
         let key = sync_pk(self.object());
         let value = serde_dynamo::to_attribute_value(checkpoint)
             .map_err(|source| StoreError::Mapping { key, source })?;
-        let request = self
-            .client()
-            .update_item()
+        self.update_state_fenced(
+            owner,
+            "SET checkpoint = :cp".into(),
+            HashMap::from([(":cp".to_string(), value)]),
+        )
+        .await
+    }
+
+    /// One update of the state item, in a transaction with a check that `owner` still
+    /// holds a live lease. `false` when it does not.
+    async fn update_state_fenced(
+        &self,
+        owner: &str,
+        expression: String,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<bool, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Request {
+            operation: "TransactWriteItems",
+            reason: e.to_string(),
+        };
+        let check = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(self.lease_key()))
+            .condition_expression("#owner = :me AND leaseUntil >= :now")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", AttributeValue::S(owner.into()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(Timestamp::now().unix_millis().to_string()),
+            )
+            .build()
+            .map_err(built)?;
+        let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(self.state_key()))
-            .update_expression("SET checkpoint = :cp")
-            .expression_attribute_values(":cp", value);
-        retry_throttled(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
+            .update_expression(expression)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(built)?;
+        let request = self
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .transact_items(TransactWriteItem::builder().update(update).build());
+        for attempt in 0..8u32 {
+            match retry_throttled(|| request.clone().send()).await {
+                Ok(_) => return Ok(true),
+                Err(e) => match e.into_service_error() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        if c.cancellation_reasons()
+                            .iter()
+                            .any(|r| r.code() == Some("ConditionalCheckFailed"))
+                        {
+                            return Ok(false);
+                        }
+                        // A page's counted writes held the state item a moment.
+                        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                    }
+                    other => return Err(StoreError::dynamo("TransactWriteItems", other)),
+                },
+            }
+        }
+        Err(StoreError::Request {
+            operation: "TransactWriteItems",
+            reason: "the state update was cancelled 8 times in a row".into(),
+        })
     }
 
     /// Starts a new full pass: returns its generation number.
@@ -204,22 +257,7 @@ impl DynamoLeadStore {
             .unwrap_or(1))
     }
 
-    /// Moves the lead counter; ADD is atomic, so concurrent writers never lose counts.
-    pub async fn adjust_lead_count(&self, delta: i64) -> Result<(), StoreError> {
-        let request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(self.state_key()))
-            .update_expression("ADD leadCount :d")
-            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()));
-        retry_throttled(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
-    }
-
-    fn state_key(&self) -> HashMap<String, AttributeValue> {
+    pub(crate) fn state_key(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([
             (PK.to_string(), AttributeValue::S(sync_pk(self.object()))),
             (SK.to_string(), AttributeValue::S(STATE_SK.into())),

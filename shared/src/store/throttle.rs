@@ -19,6 +19,8 @@ fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
             "ProvisionedThroughputExceededException"
                 | "ThrottlingException"
                 | "RequestLimitExceeded"
+                // A transaction held the item a moment: as transient as throttling.
+                | "TransactionConflictException"
         )
     )
 }

@@ -3,15 +3,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::merge::ConflictPolicy;
+use super::apply::ApplyCounts;
 use super::push::Pusher;
+use super::report::{human, mode_label, mode_name};
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
-use crate::domain::Timestamp;
-use crate::store::{
-    ApplyCounts, Checkpoint, CheckpointChange, DynamoLeadStore, Reachability, RunRecord,
-    WriteOrigin,
-};
-use crate::twenty::{ListQuery, RequestStats, TwentyClient};
+use crate::domain::{ConflictPolicy, Timestamp};
+use crate::store::{Checkpoint, DynamoLeadStore, Mirror};
+use crate::twenty::{ListQuery, RemoteObjects, RequestStats, TwentyClient};
 
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
@@ -40,12 +38,14 @@ impl Default for SyncSettings {
     }
 }
 
-/// Pulls one Twenty object into the mirror. Holds no per-run state: build it once.
+/// Pulls one Twenty object into the mirror and pushes local edits back. Holds no
+/// per-run state: build it once. Generic over Twenty and the mirror so the same core
+/// runs against the real ones and, in the simulator, against in-memory ones.
 #[derive(Debug, Clone)]
-pub struct SyncEngine {
-    twenty: TwentyClient,
-    store: DynamoLeadStore,
-    settings: SyncSettings,
+pub struct SyncEngine<R = TwentyClient, M = DynamoLeadStore> {
+    pub(super) twenty: R,
+    pub(super) store: M,
+    pub(super) settings: SyncSettings,
 }
 
 /// What one step of a run did.
@@ -61,30 +61,30 @@ pub enum PageOutcome {
 
 /// One run in progress, driven a page at a time (tests step it; `run` loops it).
 #[derive(Debug)]
-pub struct SyncRun<'a> {
-    engine: &'a SyncEngine,
-    run_id: String,
-    owner: String,
-    mode: SyncMode,
-    resumed: bool,
-    query: ListQuery,
+pub struct SyncRun<'a, R = TwentyClient, M = DynamoLeadStore> {
+    pub(super) engine: &'a SyncEngine<R, M>,
+    pub(super) run_id: String,
+    pub(super) owner: String,
+    pub(super) mode: SyncMode,
+    pub(super) resumed: bool,
+    pub(super) query: ListQuery,
     /// The pass's progress as it would be checkpointed.
-    pass: Checkpoint,
-    watermark_before: Option<Timestamp>,
-    unreachable_since: Option<Timestamp>,
-    finished: bool,
-    pages: u32,
-    fetched: u64,
-    counts: ApplyCounts,
-    started: Instant,
-    longest_page: Duration,
-    lease_renewed: Instant,
-    stats_before: RequestStats,
-    push: Option<PushSummary>,
+    pub(super) pass: Checkpoint,
+    pub(super) watermark_before: Option<Timestamp>,
+    pub(super) unreachable_since: Option<Timestamp>,
+    pub(super) finished: bool,
+    pub(super) pages: u32,
+    pub(super) fetched: u64,
+    pub(super) counts: ApplyCounts,
+    pub(super) started: Instant,
+    pub(super) longest_page: Duration,
+    pub(super) lease_renewed: Instant,
+    pub(super) stats_before: RequestStats,
+    pub(super) push: Option<PushSummary>,
 }
 
-impl SyncEngine {
-    pub fn new(twenty: TwentyClient, store: DynamoLeadStore, settings: SyncSettings) -> Self {
+impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
+    pub fn new(twenty: R, store: M, settings: SyncSettings) -> Self {
         Self {
             twenty,
             store,
@@ -92,11 +92,11 @@ impl SyncEngine {
         }
     }
 
-    pub fn store(&self) -> &DynamoLeadStore {
+    pub fn store(&self) -> &M {
         &self.store
     }
 
-    pub fn twenty(&self) -> &TwentyClient {
+    pub fn twenty(&self) -> &R {
         &self.twenty
     }
 
@@ -124,7 +124,7 @@ impl SyncEngine {
             Err(holder) => {
                 let until = holder.until.map(|t| t.to_string()).unwrap_or_default();
                 tracing::info!(holder = %holder.owner, until = %until, "Skipping: another sync run is in progress (lease held until {until})");
-                return Ok(self.skipped_summary(owner, started));
+                return Ok(self.skipped_summary(owner, requested, started));
             }
         }
         // Every log line of the run carries its id (JSON logs show the span's fields).
@@ -175,8 +175,8 @@ impl SyncEngine {
     ) -> Result<Option<PushSummary>, SyncError> {
         let reserve = self.settings.reserve;
         let pusher = Pusher {
-            twenty: &self.twenty,
-            store: &self.store,
+            remote: &self.twenty,
+            mirror: &self.store,
             policy: self.settings.conflict_policy,
             lease: lease_owner.map(|owner| (owner, self.settings.lease_ttl)),
         };
@@ -191,7 +191,7 @@ impl SyncEngine {
         &self,
         requested: RequestedMode,
         owner: &str,
-    ) -> Result<SyncRun<'_>, SyncError> {
+    ) -> Result<SyncRun<'_, R, M>, SyncError> {
         let started = Instant::now();
         let stats_before = self.twenty.stats();
         let state = self.store.load_state().await.map_err(SyncError::State)?;
@@ -298,10 +298,20 @@ impl SyncEngine {
         })
     }
 
-    fn skipped_summary(&self, run_id: String, started: Instant) -> SyncSummary {
+    fn skipped_summary(
+        &self,
+        run_id: String,
+        requested: RequestedMode,
+        started: Instant,
+    ) -> SyncSummary {
         SyncSummary {
             run_id,
-            mode: SyncMode::Delta,
+            // What was asked for: a skipped forced full sync says so.
+            mode: if requested == RequestedMode::Full {
+                SyncMode::Full
+            } else {
+                SyncMode::Delta
+            },
             status: RunStatus::Skipped,
             resumed: false,
             fetched: 0,
@@ -324,292 +334,5 @@ impl SyncEngine {
             push: None,
             error: None,
         }
-    }
-}
-
-impl SyncRun<'_> {
-    pub fn mode(&self) -> SyncMode {
-        self.mode
-    }
-
-    /// Fetches the next page and stores it. The checkpoint only moves once the page is
-    /// stored, so a failure or a kill here loses nothing.
-    pub async fn next_page(&mut self, deadline: Instant) -> Result<PageOutcome, SyncError> {
-        if self.finished {
-            return Ok(PageOutcome::Done);
-        }
-        let reserve = self.engine.settings.reserve.max(self.longest_page * 2);
-        if Instant::now() + reserve >= deadline {
-            return Ok(PageOutcome::OutOfTime);
-        }
-        self.keep_lease().await?;
-        let page_started = Instant::now();
-        let page_no = self.pass.pages + 1;
-        let page = self
-            .engine
-            .twenty
-            .list(&self.query, deadline)
-            .await
-            .map_err(|source| SyncError::Fetch {
-                page: page_no,
-                source,
-            })?;
-        let counts = self
-            .engine
-            .store
-            .apply_records(&page.records, WriteOrigin::Sync, self.pass.generation)
-            .await
-            .map_err(|source| SyncError::Store {
-                page: page_no,
-                source,
-            })?;
-        self.pages += 1;
-        self.fetched += page.records.len() as u64;
-        self.counts.inserted += counts.inserted;
-        self.counts.updated += counts.updated;
-        self.counts.unchanged += counts.unchanged;
-        self.counts.stale += counts.stale;
-        self.pass.pages = page_no;
-        self.pass.fetched += page.records.len() as u64;
-        if let Some(newest) = page.records.iter().map(|r| r.updated_at()).max() {
-            self.pass.newest_seen = self.pass.newest_seen.max(Some(newest));
-        }
-        self.longest_page = self.longest_page.max(page_started.elapsed());
-        tracing::debug!(
-            page = page_no,
-            records = page.records.len(),
-            written = counts.written(),
-            "page stored"
-        );
-        // An empty page or a missing cursor ends the pass even if Twenty claims there
-        // is more (limit=0 does that), so a run cannot spin.
-        if page.has_next_page && !page.records.is_empty() && page.end_cursor.is_some() {
-            self.query.starting_after = page.end_cursor;
-            self.pass.cursor = self.query.starting_after.clone();
-            self.engine
-                .store
-                .save_checkpoint(&self.pass)
-                .await
-                .map_err(SyncError::State)?;
-            Ok(PageOutcome::More)
-        } else {
-            self.finished = true;
-            Ok(PageOutcome::Done)
-        }
-    }
-
-    /// The pass is complete: sweep (full), move the watermark, record the run.
-    pub async fn finish(self) -> Result<SyncSummary, SyncError> {
-        let store = &self.engine.store;
-        let removed = match (self.mode, self.pass.generation) {
-            (SyncMode::Full, Some(g)) => store
-                .sweep_unseen(g, self.pass.pass_started_at)
-                .await
-                .map_err(SyncError::State)?,
-            _ => 0,
-        };
-        let watermark_after = self.watermark_before.max(self.pass.newest_seen);
-        let total = store
-            .load_state()
-            .await
-            .map_err(SyncError::State)?
-            .lead_count;
-        let mut summary = self.summary(RunStatus::Succeeded, watermark_after, total, None);
-        summary.removed = removed;
-        let changed = summary.changed;
-        match self.mode {
-            SyncMode::Full => tracing::info!(
-                run_id = %self.run_id, fetched = self.pass.fetched, changed, removed, total,
-                "Full sync complete: {changed} {} written, {removed} removed, {total} in table", leads(changed)
-            ),
-            SyncMode::Delta => {
-                tracing::info!(run_id = %self.run_id, fetched = summary.fetched, changed, total, "Found {changed} changed {} out of {total} total", leads(changed));
-                tracing::info!(run_id = %self.run_id, changed, "Delta sync complete: {changed} {} updated", leads(changed));
-            }
-        }
-        if let Some(down) = self.unreachable_since {
-            let outage = down.age_at(Timestamp::now());
-            tracing::info!(
-                outage_seconds = outage.as_secs(),
-                changed,
-                "Connection restored after {} of outage; caught up with {changed} {}",
-                human(outage),
-                leads(changed)
-            );
-        }
-        store
-            .record_run(&RunRecord {
-                watermark: watermark_after,
-                last_run: serde_json::to_value(&summary).unwrap_or_default(),
-                succeeded_at: Some(Timestamp::now()),
-                checkpoint: CheckpointChange::Clear,
-                reachability: Reachability::Reachable,
-            })
-            .await
-            .map_err(SyncError::State)?;
-        Ok(summary)
-    }
-
-    /// Stops cleanly: the pass stays checkpointed and the next run resumes it.
-    async fn pause(self, cause: Option<SyncError>) -> Result<SyncSummary, SyncError> {
-        let total = self
-            .engine
-            .store
-            .load_state()
-            .await
-            .map_err(SyncError::State)?
-            .lead_count;
-        let summary = self.summary(
-            RunStatus::Partial,
-            self.watermark_before,
-            total,
-            cause.as_ref().map(ToString::to_string),
-        );
-        let why = match &cause {
-            Some(e) => format!("{e}"),
-            None => "the time budget is nearly spent".to_string(),
-        };
-        tracing::warn!(run_id = %self.run_id, pages = self.pass.pages, fetched = self.pass.fetched,
-            "Sync paused after {} pages ({why}); the next run resumes from the checkpoint", self.pass.pages);
-        self.engine
-            .store
-            .record_run(&RunRecord {
-                watermark: None,
-                last_run: serde_json::to_value(&summary).unwrap_or_default(),
-                succeeded_at: None,
-                checkpoint: if self.pass.pages > 0 {
-                    CheckpointChange::Set(self.pass.clone())
-                } else {
-                    CheckpointChange::Keep
-                },
-                reachability: if self.pages > 0 {
-                    Reachability::Reachable
-                } else {
-                    Reachability::Unknown
-                },
-            })
-            .await
-            .map_err(SyncError::State)?;
-        Ok(summary)
-    }
-
-    /// Best effort: the run has already failed; a second failure here is only logged.
-    async fn record_failure(&self, error: &SyncError) {
-        let summary = self.summary(
-            RunStatus::Failed,
-            self.watermark_before,
-            0,
-            Some(error.to_string()),
-        );
-        tracing::error!(run_id = %self.run_id, error = %error, pages = self.pass.pages,
-            "Sync failed; watermark left at {}", self.watermark_before.map(|w| w.to_string()).unwrap_or_else(|| "none".into()));
-        let record = RunRecord {
-            watermark: None,
-            last_run: serde_json::to_value(&summary).unwrap_or_default(),
-            succeeded_at: None,
-            checkpoint: CheckpointChange::Keep,
-            reachability: if error.twenty_unreachable() {
-                Reachability::UnreachableAt(Timestamp::now())
-            } else {
-                Reachability::Unknown
-            },
-        };
-        if let Err(e) = self.engine.store.record_run(&record).await {
-            tracing::error!(error = %e, "could not record the failed run");
-        }
-    }
-
-    /// Renews the lease once a third of it has passed; a lost lease stops the run.
-    async fn keep_lease(&mut self) -> Result<(), SyncError> {
-        let ttl = self.engine.settings.lease_ttl;
-        if self.lease_renewed.elapsed() < ttl / 3 {
-            return Ok(());
-        }
-        let held = self
-            .engine
-            .store
-            .renew_lease(&self.owner, ttl)
-            .await
-            .map_err(SyncError::State)?;
-        if !held {
-            return Err(SyncError::LeaseLost);
-        }
-        self.lease_renewed = Instant::now();
-        Ok(())
-    }
-
-    fn summary(
-        &self,
-        status: RunStatus,
-        watermark_after: Option<Timestamp>,
-        total: i64,
-        error: Option<String>,
-    ) -> SyncSummary {
-        let cost = self.engine.twenty.stats().since(&self.stats_before);
-        SyncSummary {
-            run_id: self.run_id.clone(),
-            mode: self.mode,
-            status,
-            resumed: self.resumed,
-            fetched: self.fetched,
-            changed: self.counts.written(),
-            inserted: self.counts.inserted,
-            updated: self.counts.updated,
-            unchanged: self.counts.unchanged,
-            stale: self.counts.stale,
-            removed: 0,
-            total_in_table: total,
-            pages: self.pages,
-            requests: cost.requests,
-            response_bytes: cost.response_bytes,
-            retries: cost.retries,
-            rate_limited: cost.rate_limited,
-            watermark_before: self.watermark_before,
-            watermark_after,
-            watermark_lag_seconds: watermark_after.map(|w| w.age_at(Timestamp::now()).as_secs()),
-            duration_ms: self.started.elapsed().as_millis() as u64,
-            push: self.push.clone(),
-            error,
-        }
-    }
-}
-
-fn leads(n: u64) -> &'static str {
-    if n == 1 { "lead" } else { "leads" }
-}
-
-fn mode_name(mode: SyncMode) -> &'static str {
-    match mode {
-        SyncMode::Full => "full",
-        SyncMode::Delta => "delta",
-    }
-}
-
-fn mode_label(mode: SyncMode) -> &'static str {
-    match mode {
-        SyncMode::Full => "FULL",
-        SyncMode::Delta => "DELTA",
-    }
-}
-
-/// `754 s` → `12m 34s`, for log lines people read.
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_wrote_them() {
-        assert_eq!(human(Duration::from_secs(42)), "42s");
-        assert_eq!(human(Duration::from_secs(754)), "12m 34s");
-        assert_eq!(human(Duration::from_secs(7300)), "2h 1m");
     }
 }

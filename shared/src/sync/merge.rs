@@ -5,60 +5,11 @@
 //! by the policy and reported so it can be recorded.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
 use crate::domain::Timestamp;
-
-/// How a field changed on both sides is settled (`CONFLICT_POLICY`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConflictPolicy {
-    /// Twenty is the system of record: its value stays.
-    #[default]
-    RemoteWins,
-    /// The local edit is sent to Twenty over the remote one.
-    LocalWins,
-    /// The later change wins: the local edit's time against Twenty's `updatedAt`.
-    NewestWins,
-}
-
-impl ConflictPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RemoteWins => "remote-wins",
-            Self::LocalWins => "local-wins",
-            Self::NewestWins => "newest-wins",
-        }
-    }
-}
-
-impl FromStr for ConflictPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "remote-wins" => Ok(Self::RemoteWins),
-            "local-wins" => Ok(Self::LocalWins),
-            "newest-wins" => Ok(Self::NewestWins),
-            other => Err(format!(
-                "'{other}' is not remote-wins, local-wins or newest-wins"
-            )),
-        }
-    }
-}
-
-/// Fields Twenty owns: never merged, never sent.
-pub const SYSTEM_FIELDS: [&str; 8] = [
-    "id",
-    "createdAt",
-    "updatedAt",
-    "deletedAt",
-    "createdBy",
-    "updatedBy",
-    "position",
-    "searchVector",
-];
+pub use crate::domain::{ConflictPolicy, SYSTEM_FIELDS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -81,6 +32,13 @@ pub struct Merge {
     pub conflicts: Vec<FieldConflict>,
 }
 
+/// When each side changed, for `newest-wins`.
+#[derive(Debug, Clone, Copy)]
+pub struct Times {
+    pub local_edited_at: Option<Timestamp>,
+    pub remote_updated_at: Timestamp,
+}
+
 pub fn merge(
     base: &Map<String, Value>,
     local: &Map<String, Value>,
@@ -89,6 +47,10 @@ pub fn merge(
     local_edited_at: Option<Timestamp>,
     remote_updated_at: Timestamp,
 ) -> Merge {
+    let times = Times {
+        local_edited_at,
+        remote_updated_at,
+    };
     let fields: BTreeSet<&String> = base
         .keys()
         .chain(local.keys())
@@ -100,38 +62,77 @@ pub fn merge(
             continue;
         }
         let (b, l, r) = (base.get(field), local.get(field), remote.get(field));
-        let local_changed = l != b;
-        let remote_changed = r != b;
-        let chosen = match (local_changed, remote_changed) {
-            (false, _) => Side::Remote,
-            (true, false) => Side::Local,
-            (true, true) if l == r => Side::Remote,
-            (true, true) => {
-                let chosen = match policy {
-                    ConflictPolicy::RemoteWins => Side::Remote,
-                    ConflictPolicy::LocalWins => Side::Local,
-                    ConflictPolicy::NewestWins => match local_edited_at {
-                        Some(t) if t > remote_updated_at => Side::Local,
-                        _ => Side::Remote,
-                    },
-                };
-                out.conflicts.push(FieldConflict {
-                    field: field.clone(),
-                    local: l.cloned().unwrap_or(Value::Null),
-                    remote: r.cloned().unwrap_or(Value::Null),
-                    chosen,
-                });
-                chosen
-            }
-        };
-        if chosen == Side::Local
-            && let Some(value) = l
-            && Some(value) != r
+        // A composite field (emails, phones, address, ...) merges by sub-field, as a
+        // PATCH applies it: a primary email changed here and an additional one
+        // changed in Twenty both survive.
+        if let (Some(Value::Object(lo)), Some(Value::Object(ro))) = (l, r)
+            && matches!(b, None | Some(Value::Null) | Some(Value::Object(_)))
         {
-            out.patch.insert(field.clone(), value.clone());
+            let empty = Map::new();
+            let bo = b.and_then(Value::as_object).unwrap_or(&empty);
+            let subs: BTreeSet<&String> = bo.keys().chain(lo.keys()).chain(ro.keys()).collect();
+            let mut patch = Map::new();
+            for sub in subs {
+                let name = format!("{field}.{sub}");
+                if let Some(v) = settle(
+                    &name,
+                    (bo.get(sub), lo.get(sub), ro.get(sub)),
+                    policy,
+                    times,
+                    &mut out.conflicts,
+                ) {
+                    patch.insert(sub.clone(), v);
+                }
+            }
+            if !patch.is_empty() {
+                out.patch.insert(field.clone(), Value::Object(patch));
+            }
+            continue;
+        }
+        if let Some(v) = settle(field, (b, l, r), policy, times, &mut out.conflicts) {
+            out.patch.insert(field.clone(), v);
         }
     }
     out
+}
+
+/// One field (or sub-field): the value to send to Twenty, if the local side wins and
+/// differs from what Twenty has; a conflict is recorded when both sides changed it.
+fn settle(
+    name: &str,
+    (b, l, r): (Option<&Value>, Option<&Value>, Option<&Value>),
+    policy: ConflictPolicy,
+    times: Times,
+    conflicts: &mut Vec<FieldConflict>,
+) -> Option<Value> {
+    let local_changed = l != b;
+    let remote_changed = r != b;
+    let chosen = match (local_changed, remote_changed) {
+        (false, _) => Side::Remote,
+        (true, false) => Side::Local,
+        (true, true) if l == r => Side::Remote,
+        (true, true) => {
+            let chosen = match policy {
+                ConflictPolicy::RemoteWins => Side::Remote,
+                ConflictPolicy::LocalWins => Side::Local,
+                ConflictPolicy::NewestWins => match times.local_edited_at {
+                    Some(t) if t > times.remote_updated_at => Side::Local,
+                    _ => Side::Remote,
+                },
+            };
+            conflicts.push(FieldConflict {
+                field: name.to_string(),
+                local: l.cloned().unwrap_or(Value::Null),
+                remote: r.cloned().unwrap_or(Value::Null),
+                chosen,
+            });
+            chosen
+        }
+    };
+    match (chosen, l) {
+        (Side::Local, Some(value)) if Some(value) != r => Some(value.clone()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +224,34 @@ mod tests {
             ts("2026-01-01T00:00:00Z"),
         );
         assert!(out.patch.is_empty() && out.conflicts.is_empty());
+    }
+
+    #[test]
+    fn edits_to_different_parts_of_one_composite_both_survive() {
+        let base = m(json!({"email": {"primaryEmail": "a@x", "additionalEmails": []}}));
+        let local = m(json!({"email": {"primaryEmail": "b@x", "additionalEmails": []}}));
+        let remote = m(json!({"email": {"primaryEmail": "a@x", "additionalEmails": ["c@x"]}}));
+        let out = merge(
+            &base,
+            &local,
+            &remote,
+            ConflictPolicy::RemoteWins,
+            None,
+            ts("2026-01-01T00:00:00Z"),
+        );
+        assert!(out.conflicts.is_empty(), "{:?}", out.conflicts);
+        assert_eq!(out.patch, m(json!({"email": {"primaryEmail": "b@x"}})));
+        let both = m(json!({"email": {"primaryEmail": "r@x", "additionalEmails": []}}));
+        let out = merge(
+            &base,
+            &local,
+            &both,
+            ConflictPolicy::RemoteWins,
+            None,
+            ts("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(out.conflicts.len(), 1);
+        assert_eq!(out.conflicts[0].field, "email.primaryEmail");
     }
 
     #[test]

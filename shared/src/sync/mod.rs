@@ -1,13 +1,24 @@
-//! The sync engine: where the Twenty client and the store meet.
+//! The sync core: where Twenty ([`crate::twenty::RemoteObjects`]) and the mirror
+//! ([`crate::store::Mirror`]) meet. Decisions are pure functions ([`rules`], [`merge`],
+//! [`rebase`], [`local`]); the rest reads, decides and writes.
 
+pub mod apply;
 mod engine;
 mod error;
+pub mod local;
 pub mod merge;
 mod mode;
 mod push;
+pub mod rebase;
+mod report;
+pub mod rules;
+mod run;
 mod summary;
 
+pub use apply::ApplyCounts;
 pub use engine::{PageOutcome, SyncEngine, SyncRun, SyncSettings};
 pub use error::SyncError;
+pub use local::LocalEditError;
 pub use mode::{RequestedMode, SyncMode};
+pub use rules::{Applied, Context};
 pub use summary::{PushSummary, RunStatus, SyncSummary};

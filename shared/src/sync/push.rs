@@ -9,11 +9,13 @@
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::merge::{ConflictPolicy, SYSTEM_FIELDS, Side, merge};
+use super::merge::{Side, merge};
+use super::rebase;
+use super::rules;
 use super::{PushSummary, SyncError};
-use crate::domain::{RemoteRecord, Timestamp};
-use crate::store::{Conflict, DynamoLeadStore, PendingKind, StoreError, StoredLead};
-use crate::twenty::{TwentyClient, TwentyError};
+use crate::domain::{ConflictPolicy, LeadId, RemoteRecord, SYSTEM_FIELDS, Timestamp};
+use crate::store::{Conflict, LeadItem, LeadWrite, Mirror, PendingKind, StoreError};
+use crate::twenty::{RemoteObjects, TwentyError};
 
 /// Pending leads looked at per run; more wait for the next run.
 const PUSH_BATCH: usize = 200;
@@ -43,21 +45,21 @@ impl From<TwentyError> for PushError {
     }
 }
 
-pub(crate) struct Pusher<'a> {
-    pub twenty: &'a TwentyClient,
-    pub store: &'a DynamoLeadStore,
+pub(crate) struct Pusher<'a, R, M> {
+    pub remote: &'a R,
+    pub mirror: &'a M,
     pub policy: ConflictPolicy,
     /// The run's lease (owner, ttl): renewed as pushes go by, so a long push never
     /// lets a second run start beside it.
     pub lease: Option<(&'a str, std::time::Duration)>,
 }
 
-impl Pusher<'_> {
+impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
     /// Pushes pending edits until done or `deadline`; `None` when nothing was pending.
     pub async fn push_pending(&self, deadline: Instant) -> Result<Option<PushSummary>, SyncError> {
         let ids = self
-            .store
-            .pending_ids(PUSH_BATCH)
+            .mirror
+            .pending_leads(PUSH_BATCH)
             .await
             .map_err(SyncError::State)?;
         if ids.is_empty() {
@@ -74,7 +76,7 @@ impl Pusher<'_> {
                 && lease_renewed.elapsed() >= ttl / 3
             {
                 if !self
-                    .store
+                    .mirror
                     .renew_lease(owner, ttl)
                     .await
                     .map_err(SyncError::State)?
@@ -83,16 +85,16 @@ impl Pusher<'_> {
                 }
                 lease_renewed = Instant::now();
             }
-            let Some(lead) = self.store.load_lead(&id).await.map_err(SyncError::State)? else {
+            let Some(lead) = self.mirror.read_lead(&id).await.map_err(SyncError::State)? else {
                 continue;
             };
             let Some(kind) = lead.local.pending else {
                 continue;
             };
-            if lead.local.rejected.is_some() {
+            if lead.local.rejected.is_some() || !lead.is_live() {
                 continue;
             }
-            match self.push_one(&lead, kind, deadline).await {
+            match self.push_one(&id, &lead, kind, deadline).await {
                 Ok(conflicts) => {
                     transient_in_a_row = 0;
                     summary.pushed += 1;
@@ -100,18 +102,12 @@ impl Pusher<'_> {
                 }
                 Err(PushError::Rejected(message)) => {
                     tracing::warn!(lead = %id, error = %message, "Twenty refused a local edit; it stays pending for a person to look at");
-                    self.store
-                        .fail_push(&id, &message, true)
-                        .await
-                        .map_err(SyncError::State)?;
+                    self.record_failure(&id, &message, true).await?;
                     summary.rejected += 1;
                 }
                 Err(PushError::Transient(e)) => {
                     tracing::warn!(lead = %id, error = %e, "pushing a local edit failed; the next run retries");
-                    self.store
-                        .fail_push(&id, &e.to_string(), false)
-                        .await
-                        .map_err(SyncError::State)?;
+                    self.record_failure(&id, &e.to_string(), false).await?;
                     summary.failed += 1;
                     transient_in_a_row += 1;
                     // Out of rate-limit budget, or three failures in a row (Twenty is
@@ -143,57 +139,67 @@ impl Pusher<'_> {
         Ok(Some(summary))
     }
 
-    /// Returns the number of conflicts settled.
+    /// Returns the number of conflicts recorded.
     async fn push_one(
         &self,
-        lead: &StoredLead,
+        id: &LeadId,
+        lead: &LeadItem,
         kind: PendingKind,
         deadline: Instant,
     ) -> Result<u64, PushError> {
-        let id = &lead.id;
         match kind {
             PendingKind::Create => {
                 let mut body = sendable(&lead.fields);
                 body.insert("id".into(), Value::String(id.to_string()));
-                self.store.note_push_attempt(id).await?;
-                match self.twenty.create(&body, deadline).await {
-                    Ok(remote) => self.finish(lead, &remote).await.map(|_| 0),
-                    // An earlier attempt got through (its answer was lost): Twenty has the
-                    // lead under our id. Carry on as an update against what it stored.
+                // Counted before sending, guarded on what was read: if the lead was
+                // deleted or edited meanwhile, this push stops here and the next
+                // run sees the new state.
+                let attempt = rebase::attempted(lead, &body);
+                if !self
+                    .write(id, lead, Some(attempt.clone()), Vec::new())
+                    .await?
+                {
+                    return Ok(0);
+                }
+                match self.remote.create(&body, deadline).await {
+                    Ok(answer) => self.settle(id, &attempt, &answer).await.map(|_| 0),
+                    // An earlier attempt got through (its answer was lost): Twenty has
+                    // the lead under our id, as the first POST sent it. Carry on as an
+                    // update against that, so nothing changed in Twenty since is undone.
                     Err(TwentyError::Rejected {
                         status: 400,
                         message,
                         ..
                     }) if message.contains("duplicate") => {
                         let remote = self
-                            .twenty
+                            .remote
                             .get(id, deadline)
                             .await?
                             .ok_or_else(|| PushError::Rejected(message.clone()))?;
-                        self.update_against(lead, remote.fields(), remote.clone(), deadline)
+                        let base = attempt.local.base.clone().unwrap_or(body);
+                        self.update_against(id, &attempt, &base, remote, deadline)
                             .await
                     }
                     Err(e) => Err(e.into()),
                 }
             }
-            PendingKind::Update => {
-                let remote = self.twenty.get(id, deadline).await?.ok_or_else(|| {
-                    PushError::Rejected(
-                        "the lead no longer exists in Twenty (deleted there)".into(),
-                    )
-                })?;
-                let base = lead
-                    .local
-                    .base
-                    .clone()
-                    .unwrap_or_else(|| remote.fields().clone());
-                self.update_against(lead, &base, remote, deadline).await
-            }
-            PendingKind::Delete => match self.twenty.delete(id, true, deadline).await {
-                Ok(Some(remote)) => self.finish(lead, &remote).await.map(|_| 0),
+            PendingKind::Update => match self.remote.get(id, deadline).await? {
+                Some(remote) => {
+                    let base = lead
+                        .local
+                        .base
+                        .clone()
+                        .unwrap_or_else(|| remote.fields().clone());
+                    self.update_against(id, lead, &base, remote, deadline).await
+                }
+                // Deleted in Twenty (hard, or soft: both answer 404) while edited here:
+                // the edit is kept in a conflict record and the lead follows Twenty.
+                None => self.gone(id, true).await.map(|_| 1),
+            },
+            PendingKind::Delete => match self.remote.delete(id, true, deadline).await {
+                Ok(Some(answer)) => self.settle(id, lead, &answer).await.map(|_| 0),
                 Ok(None) | Err(TwentyError::NotFound { .. }) => {
-                    self.store.forget_lead(id, lead.local.version).await?;
-                    Ok(0)
+                    self.gone(id, false).await.map(|_| 0)
                 }
                 Err(e) => Err(e.into()),
             },
@@ -202,7 +208,8 @@ impl Pusher<'_> {
 
     async fn update_against(
         &self,
-        lead: &StoredLead,
+        id: &LeadId,
+        lead: &LeadItem,
         base: &Map<String, Value>,
         remote: RemoteRecord,
         deadline: Instant,
@@ -216,11 +223,13 @@ impl Pusher<'_> {
             remote.updated_at(),
         );
         let now = Timestamp::now();
-        for c in &merged.conflicts {
-            tracing::info!(lead = %lead.id, field = %c.field, chosen = ?c.chosen, policy = self.policy.as_str(), "Conflict on {}: both sides changed it", c.field);
-            self.store
-                .record_conflict(&Conflict {
-                    lead_id: lead.id.to_string(),
+        let conflicts: Vec<Conflict> = merged
+            .conflicts
+            .iter()
+            .map(|c| {
+                tracing::info!(lead = %id, field = %c.field, chosen = ?c.chosen, policy = self.policy.as_str(), "Conflict on {}: both sides changed it", c.field);
+                Conflict {
+                    lead_id: id.to_string(),
                     field: c.field.clone(),
                     local_value: c.local.clone(),
                     remote_value: c.remote.clone(),
@@ -230,29 +239,122 @@ impl Pusher<'_> {
                     },
                     policy: self.policy.as_str().into(),
                     at: now,
-                })
-                .await?;
-        }
-        let result = if merged.patch.is_empty() {
+                }
+            })
+            .collect();
+        let answer = if merged.patch.is_empty() {
             remote
         } else {
-            self.twenty
-                .update(&lead.id, &merged.patch, deadline)
-                .await?
+            self.remote.update(id, &merged.patch, deadline).await?
         };
-        self.finish(lead, &result).await?;
-        Ok(merged.conflicts.len() as u64)
+        let count = conflicts.len() as u64;
+        self.settle_with(id, lead, &answer, conflicts).await?;
+        Ok(count)
     }
 
-    /// Stores Twenty's answer as the agreed state, or as the new base when the lead
-    /// was edited again while the push was in flight.
-    async fn finish(&self, lead: &StoredLead, remote: &RemoteRecord) -> Result<(), PushError> {
-        if !self.store.complete_push(lead, remote).await? {
-            self.store.rebase_pending(&lead.id, remote).await?;
+    async fn settle(
+        &self,
+        id: &LeadId,
+        pushed: &LeadItem,
+        answer: &RemoteRecord,
+    ) -> Result<(), PushError> {
+        self.settle_with(id, pushed, answer, Vec::new()).await
+    }
+
+    /// Stores Twenty's answer (see [`rebase::settled`]) with the conflicts the push
+    /// recorded, in one write.
+    async fn settle_with(
+        &self,
+        id: &LeadId,
+        pushed: &LeadItem,
+        answer: &RemoteRecord,
+        conflicts: Vec<Conflict>,
+    ) -> Result<(), PushError> {
+        for _ in 0..ATTEMPTS {
+            let Some(cur) = self.mirror.read_lead(id).await? else {
+                return Ok(());
+            };
+            if !cur.is_live() {
+                // Destroyed in Twenty meanwhile: the tombstone stands.
+                return Ok(());
+            }
+            let next = rebase::settled(&cur, pushed, answer, Timestamp::now());
+            if self.write(id, &cur, Some(next), conflicts.clone()).await? {
+                return Ok(());
+            }
+        }
+        Err(PushError::Store(StoreError::Contended {
+            key: id.to_string(),
+            attempts: ATTEMPTS,
+        }))
+    }
+
+    /// The lead is no longer in Twenty: it becomes a tombstone; a pending update is
+    /// kept in a conflict record first (`keep_edit`).
+    async fn gone(&self, id: &LeadId, keep_edit: bool) -> Result<(), PushError> {
+        for _ in 0..ATTEMPTS {
+            let Some(cur) = self.mirror.read_lead(id).await? else {
+                return Ok(());
+            };
+            if !cur.is_live() {
+                return Ok(());
+            }
+            let now = Timestamp::now();
+            let conflicts = if keep_edit {
+                rules::lost_edit(&cur, "deleted-in-twenty", now)
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let tomb = rules::tombstone(Some(&cur), cur.pk.clone(), cur.remote_updated_at, now);
+            if self.write(id, &cur, Some(tomb), conflicts).await? {
+                return Ok(());
+            }
+        }
+        Err(PushError::Store(StoreError::Contended {
+            key: id.to_string(),
+            attempts: ATTEMPTS,
+        }))
+    }
+
+    async fn record_failure(
+        &self,
+        id: &LeadId,
+        error: &str,
+        rejected: bool,
+    ) -> Result<(), SyncError> {
+        for _ in 0..ATTEMPTS {
+            let cur = self.mirror.read_lead(id).await.map_err(SyncError::State)?;
+            let Some(cur) = cur.filter(|c| c.is_pending() && c.is_live()) else {
+                return Ok(());
+            };
+            let next = rebase::failed(&cur, error, rejected);
+            if self
+                .write(id, &cur, Some(next), Vec::new())
+                .await
+                .map_err(SyncError::State)?
+            {
+                return Ok(());
+            }
         }
         Ok(())
     }
+
+    async fn write(
+        &self,
+        id: &LeadId,
+        cur: &LeadItem,
+        next: Option<LeadItem>,
+        conflicts: Vec<Conflict>,
+    ) -> Result<bool, StoreError> {
+        let write = LeadWrite::replace(id, Some(cur), next).with_conflicts(conflicts);
+        Ok(self.mirror.write_leads(&[write]).await?.first() == Some(&true))
+    }
 }
+
+/// How often a write that lost a race is decided again before giving up.
+const ATTEMPTS: usize = 8;
 
 /// The fields a client may send: everything but Twenty's own.
 fn sendable(fields: &Map<String, Value>) -> Map<String, Value> {

@@ -11,8 +11,7 @@ use url::Url;
 
 use super::page::{ErrorBody, ListEnvelope, OneEnvelope};
 use super::stats::RequestCounters;
-use super::{ListQuery, Pacer, Page, RequestStats, RetryPolicy, TwentyError};
-use crate::config::TwentySettings;
+use super::{ListQuery, Pacer, Page, RequestStats, RetryPolicy, TwentyError, TwentySettings};
 use crate::domain::{LeadId, ObjectName, RemoteRecord};
 
 /// A client for one Twenty workspace and one object (`leads` by default). Build it once
@@ -23,10 +22,14 @@ pub struct TwentyClient {
     base: Url,
     object: ObjectName,
     page_size: u32,
+    request_timeout: Duration,
     retry: RetryPolicy,
     pacer: Arc<Pacer>,
     counters: Arc<RequestCounters>,
 }
+
+/// Less time than this before the deadline, and no request is started.
+const MIN_REQUEST_TIME: Duration = Duration::from_millis(200);
 
 /// The outcome of one HTTP exchange, before it is judged.
 struct Exchange {
@@ -61,6 +64,7 @@ impl TwentyClient {
             base: settings.api_url.clone(),
             object: settings.object.clone(),
             page_size: settings.page_size,
+            request_timeout: settings.request_timeout,
             retry: RetryPolicy::default(),
             pacer: Arc::new(Pacer::new(
                 settings.rate_limit_per_minute,
@@ -276,8 +280,19 @@ impl TwentyClient {
                     ),
                 });
             }
+            // A request never outlives the run's deadline: one started near it gets
+            // only the time that is left, so the run can still record itself.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left < MIN_REQUEST_TIME {
+                return Err(TwentyError::OutOfTime {
+                    operation: op.to_string(),
+                    attempts: attempt - 1,
+                    last: "the run's deadline is too close to start a request".into(),
+                });
+            }
+            let timeout = left.min(self.request_timeout);
             let (last, rate_limited, retry_after) = match self
-                .send(method.clone(), url.clone(), body)
+                .send(method.clone(), url.clone(), body, timeout)
                 .await
             {
                 Ok(ex) if ex.status.is_success() => {
@@ -359,8 +374,9 @@ impl TwentyClient {
         method: Method,
         url: Url,
         body: Option<&Map<String, Value>>,
+        timeout: Duration,
     ) -> Result<Exchange, reqwest::Error> {
-        let mut req = self.http.request(method, url);
+        let mut req = self.http.request(method, url).timeout(timeout);
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -6,7 +6,9 @@ mod error;
 mod pacing;
 mod page;
 mod query;
+mod remote;
 mod retry;
+mod settings;
 mod stats;
 
 pub use client::TwentyClient;
@@ -14,5 +16,7 @@ pub use error::TwentyError;
 pub use pacing::Pacer;
 pub use page::Page;
 pub use query::{ListQuery, filter};
+pub use remote::RemoteObjects;
 pub use retry::RetryPolicy;
+pub use settings::TwentySettings;
 pub use stats::RequestStats;

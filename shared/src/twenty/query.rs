@@ -9,6 +9,9 @@ pub struct ListQuery {
     pub starting_after: Option<String>,
     /// 0 returns the record alone: smaller pages, and all the mirror needs.
     pub depth: Option<u8>,
+    /// The lower bound `filter` says, kept typed for other implementations of
+    /// [`super::RemoteObjects`] (the in-memory Twenty); never sent.
+    pub changed_since: Option<Timestamp>,
 }
 
 impl ListQuery {
@@ -25,6 +28,7 @@ impl ListQuery {
             limit: Some(limit),
             starting_after: None,
             depth: Some(0),
+            changed_since: since,
         }
     }
 

@@ -1,7 +1,10 @@
 use serde::Serialize;
 
 use super::event::{Change, EventAction};
-use crate::store::{DynamoLeadStore, PutOutcome, StoreError, WriteOrigin};
+use crate::domain::Timestamp;
+use crate::store::{DynamoLeadStore, NoteOutcome, StoreError, WriteOrigin};
+use crate::sync::apply::{apply_one, destroy_one};
+use crate::sync::{Applied, Context};
 
 /// What a delivery did to the mirror; the webhook answers it as `{"status": ...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -15,6 +18,9 @@ pub enum EventOutcome {
     Stale,
     /// Not an event the mirror keeps.
     Ignored,
+    /// The record claims an `updatedAt` too far ahead of this function's clock to be
+    /// trusted as a version; the delta sync reads it from Twenty instead.
+    Refused,
 }
 
 impl EventOutcome {
@@ -24,6 +30,7 @@ impl EventOutcome {
             Self::Duplicate => "duplicate",
             Self::Stale => "stale",
             Self::Ignored => "ignored",
+            Self::Refused => "refused",
         }
     }
 }
@@ -39,23 +46,38 @@ pub async fn apply_event(
     store: &DynamoLeadStore,
     change: &Change,
 ) -> Result<EventOutcome, ApplyError> {
-    let origin = WriteOrigin::Webhook;
-    let outcome = match change {
-        Change::Ignored(_) => return Ok(EventOutcome::Ignored),
-        Change::Lead(EventAction::Destroyed, record) => store.destroy_lead(record).await?,
-        Change::Lead(_, record) => store.put_if_newer(record, origin).await?,
-        Change::Note(EventAction::Destroyed, note) => store.remove_note(note).await?,
-        Change::Note(_, note) => store.put_note(note, origin).await?,
+    let ctx = Context {
+        origin: WriteOrigin::Webhook,
+        now: Timestamp::now(),
+        generation: None,
+        read_at: None,
+    };
+    let lead = |applied: Applied| match applied {
+        Applied::Inserted | Applied::Updated | Applied::Removed | Applied::Deferred => {
+            EventOutcome::Applied
+        }
+        Applied::Unchanged => EventOutcome::Duplicate,
+        Applied::Stale => EventOutcome::Stale,
+        Applied::Refused => EventOutcome::Refused,
+    };
+    let note = |outcome: NoteOutcome| match outcome {
+        NoteOutcome::Applied => EventOutcome::Applied,
+        NoteOutcome::Duplicate => EventOutcome::Duplicate,
+        NoteOutcome::Stale => EventOutcome::Stale,
+    };
+    Ok(match change {
+        Change::Ignored(_) => EventOutcome::Ignored,
+        Change::Lead(EventAction::Destroyed, record) => lead(destroy_one(store, record).await?),
+        Change::Lead(_, record) => lead(apply_one(store, record, &ctx).await?),
+        Change::Note(EventAction::Destroyed, n) => note(store.remove_note(n).await?),
+        Change::Note(_, n) => note(store.put_note(n, ctx.origin).await?),
         Change::NoteLink {
             action: EventAction::Destroyed | EventAction::Deleted,
             lead,
             link,
-        } => store.remove_note_link(lead, link).await?,
-        Change::NoteLink { lead, link, .. } => store.put_note_link(lead, link, origin).await?,
-    };
-    Ok(match outcome {
-        PutOutcome::Inserted | PutOutcome::Updated => EventOutcome::Applied,
-        PutOutcome::Unchanged => EventOutcome::Duplicate,
-        PutOutcome::Stale => EventOutcome::Stale,
+        } => note(store.remove_note_link(lead, link).await?),
+        Change::NoteLink { lead, link, .. } => {
+            note(store.put_note_link(lead, link, ctx.origin).await?)
+        }
     })
 }

@@ -1,14 +1,16 @@
 //! Local edits pushed to Twenty, merged field by field, echoes recognised.
 
 use std::collections::{BTreeMap, HashMap};
+
+use spartan_sync_tests::StoreExt;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
+use spartan_sync::domain::ConflictPolicy;
 use spartan_sync::metrics::Metrics;
 use spartan_sync::store::PendingKind;
-use spartan_sync::sync::merge::ConflictPolicy;
 use spartan_sync::{LeadId, RequestedMode, SyncSettings, WebhookConfig};
 use spartan_sync_tests::emulator::{Fault, ReleaseOrder, Seed};
 use spartan_sync_tests::stack::{StackOptions, TestStack};
@@ -247,10 +249,11 @@ async fn a_field_edited_on_both_sides_follows_the_policy_and_is_recorded() {
         let c = &conflicts[0];
         assert_eq!(
             (c.lead_id.as_str(), c.field.as_str(), c.policy.as_str()),
-            (id.as_str(), "phones", policy.as_str())
+            (id.as_str(), "phones.primaryPhoneNumber", policy.as_str())
         );
-        assert_eq!(c.local_value["primaryPhoneNumber"], "5550222");
-        assert_eq!(c.remote_value["primaryPhoneNumber"], "5550111");
+        // Composites are settled by sub-field: the conflict names the one both changed.
+        assert_eq!(c.local_value, "5550222");
+        assert_eq!(c.remote_value, "5550111");
         assert_eq!(
             c.chosen,
             if winner == "5550111" {

@@ -1,6 +1,8 @@
 use serde_json::json;
-use spartan_sync::store::{PutOutcome, WriteOrigin};
+use spartan_sync::store::WriteOrigin;
+use spartan_sync::sync::Applied as PutOutcome;
 use spartan_sync::{RemoteRecord, RequestedMode};
+use spartan_sync_tests::StoreExt;
 use spartan_sync_tests::emulator::Seed;
 use spartan_sync_tests::stack::TestStack;
 

@@ -1,0 +1,57 @@
+//! The record of a conflict: a field both sides changed, or a local edit Twenty could
+//! not take, and how it was settled. Kept 90 days under `CONFLICT#<lead>`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::Timestamp;
+
+/// The `field` of a conflict about the whole record (it was deleted in Twenty while a
+/// local edit waited): the local edit is kept in `local_value`.
+pub const WHOLE_RECORD: &str = "*";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    pub lead_id: String,
+    /// A field, a composite's sub-field (`email.primaryEmail`), or [`WHOLE_RECORD`].
+    pub field: String,
+    pub local_value: Value,
+    pub remote_value: Value,
+    /// `local` or `remote`.
+    pub chosen: String,
+    pub policy: String,
+    pub at: Timestamp,
+}
+
+/// A conflict as its item: the record plus keys, kind and expiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ConflictItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "_kind")]
+    pub kind: String,
+    #[serde(rename = "_changedAt")]
+    pub changed_at: Timestamp,
+    #[serde(rename = "_expiresAt")]
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub conflict: Conflict,
+}
+
+pub(crate) const CONFLICT_KIND: &str = "CONFLICT";
+const CONFLICT_TTL_DAYS: i64 = 90;
+
+impl ConflictItem {
+    pub fn new(conflict: &Conflict, seq: usize) -> Self {
+        Self {
+            pk: format!("CONFLICT#{}", conflict.lead_id),
+            // The sequence keeps two conflicts of one push on one field apart.
+            sk: format!("{}#{}#{seq}", conflict.at, conflict.field),
+            kind: CONFLICT_KIND.into(),
+            changed_at: conflict.at,
+            expires_at: conflict.at.unix_millis() / 1000 + CONFLICT_TTL_DAYS * 86_400,
+            conflict: conflict.clone(),
+        }
+    }
+}

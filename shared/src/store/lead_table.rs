@@ -1,0 +1,397 @@
+//! Lead items in DynamoDB: consistent reads, and writes conditional on the `rev` read.
+//!
+//! A write that moves the lead count or records a conflict goes in one
+//! TransactWriteItems with the counter's update and the conflict items, so a crash can
+//! never leave the count or the conflict record behind the lead. Other writes are
+//! single conditional puts, sent in parallel.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::{Map, Value};
+
+use super::conflict::ConflictItem;
+use super::item::attr;
+use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
+use super::mirror::{Expect, LeadWrite};
+use super::throttle::{retry_throttled, send_if};
+use super::{DynamoLeadStore, LeadItem, StoreError};
+use crate::domain::LeadId;
+
+/// BatchGetItem's limit.
+const BATCH_GET_MAX: usize = 100;
+/// TransactWriteItems' limit.
+const TRANSACTION_MAX: usize = 100;
+/// Reads in flight at once for one page.
+const READ_CONCURRENCY: usize = 4;
+/// Single conditional writes in flight at once.
+const WRITE_CONCURRENCY: usize = 16;
+
+pub(crate) fn lead_key(id: &LeadId) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(lead_pk(id))),
+        (SK.to_string(), AttributeValue::S(LEAD_SK.into())),
+    ])
+}
+
+pub(crate) fn lead_from_item(
+    item: HashMap<String, AttributeValue>,
+) -> Result<LeadItem, StoreError> {
+    let key = item
+        .get(PK)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let doc: Map<String, Value> =
+        serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
+            key: key.clone(),
+            source,
+        })?;
+    LeadItem::from_document(doc).map_err(|reason| StoreError::Corrupt { key, reason })
+}
+
+fn item_of(lead: &LeadItem) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let doc = lead.to_document().map_err(|reason| StoreError::Corrupt {
+        key: lead.pk.clone(),
+        reason,
+    })?;
+    serde_dynamo::to_item(doc).map_err(|source| StoreError::Mapping {
+        key: lead.pk.clone(),
+        source,
+    })
+}
+
+/// The condition expression (and its values) for a write's expectation.
+fn condition(
+    expect: Expect,
+) -> (
+    String,
+    HashMap<String, String>,
+    Option<(String, AttributeValue)>,
+) {
+    let mut names = HashMap::from([("#pk".to_string(), PK.to_string())]);
+    match expect {
+        Expect::Absent => ("attribute_not_exists(#pk)".into(), names, None),
+        // Items written before `rev` existed read as rev 0.
+        Expect::Rev(0) => {
+            names.insert("#rev".into(), attr::REV.into());
+            (
+                "attribute_exists(#pk) AND attribute_not_exists(#rev)".into(),
+                names,
+                None,
+            )
+        }
+        Expect::Rev(r) => {
+            names.remove("#pk");
+            names.insert("#rev".into(), attr::REV.into());
+            (
+                "#rev = :rev".into(),
+                names,
+                Some((":rev".into(), AttributeValue::N(r.to_string()))),
+            )
+        }
+    }
+}
+
+fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Request {
+        operation: "TransactWriteItems",
+        reason: e.to_string(),
+    }
+}
+
+enum Txn {
+    Applied,
+    /// A condition failed: the lead changed since it was read.
+    ConditionFailed,
+    /// Cancelled for another reason (a concurrent transaction): worth retrying.
+    Retry,
+}
+
+impl DynamoLeadStore {
+    pub(crate) async fn read_lead_items(
+        &self,
+        ids: &[&LeadId],
+    ) -> Result<HashMap<LeadId, LeadItem>, StoreError> {
+        let owned: Vec<Vec<LeadId>> = ids
+            .chunks(BATCH_GET_MAX)
+            .map(|c| c.iter().map(|id| (*id).clone()).collect())
+            .collect();
+        let chunks: Vec<Vec<LeadItem>> = stream::iter(owned)
+            .map(|chunk| async move { self.read_chunk(&chunk).await })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut found = HashMap::with_capacity(ids.len());
+        for item in chunks.into_iter().flatten() {
+            let id = item.id().map_err(|reason| StoreError::Corrupt {
+                key: item.pk.clone(),
+                reason,
+            })?;
+            found.insert(id, item);
+        }
+        Ok(found)
+    }
+
+    async fn read_chunk(&self, ids: &[LeadId]) -> Result<Vec<LeadItem>, StoreError> {
+        // Consistent: an eventually consistent read could miss a version the webhook
+        // just wrote, and the write conditioned on it would then fail for nothing.
+        let mut keys = KeysAndAttributes::builder().consistent_read(true);
+        for id in ids {
+            keys = keys.keys(lead_key(id));
+        }
+        let keys = keys.build().map_err(|e| StoreError::Request {
+            operation: "BatchGetItem",
+            reason: e.to_string(),
+        })?;
+        let mut pending = HashMap::from([(self.table().to_string(), keys)]);
+        let mut items = Vec::with_capacity(ids.len());
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            if attempt >= 10 {
+                return Err(StoreError::Request {
+                    operation: "BatchGetItem",
+                    reason: "DynamoDB left keys unprocessed 10 times in a row".into(),
+                });
+            }
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+            attempt += 1;
+            let request = self
+                .client()
+                .batch_get_item()
+                .set_request_items(Some(pending));
+            let out = retry_throttled(|| request.clone().send())
+                .await
+                .map_err(|e| StoreError::dynamo("BatchGetItem", e))?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(self.table()))
+                .unwrap_or_default()
+            {
+                items.push(lead_from_item(item)?);
+            }
+            pending = out.unprocessed_keys.unwrap_or_default();
+            pending.retain(|_, v| !v.keys.is_empty());
+        }
+        Ok(items)
+    }
+
+    pub(crate) async fn read_lead_item(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
+        let request = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(lead_key(id)))
+            .consistent_read(true);
+        let out = retry_throttled(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        out.item.map(lead_from_item).transpose()
+    }
+
+    pub(crate) async fn write_lead_items(
+        &self,
+        writes: &[LeadWrite],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut results = vec![false; writes.len()];
+        let (counted, plain): (Vec<usize>, Vec<usize>) = (0..writes.len())
+            .partition(|&i| writes[i].live_delta != 0 || !writes[i].conflicts.is_empty());
+        let plain_results: Vec<(usize, bool)> = stream::iter(plain)
+            .map(|i| async move { self.write_single(&writes[i]).await.map(|ok| (i, ok)) })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (i, ok) in plain_results {
+            results[i] = ok;
+        }
+        // Counted writes share the state item, so their transactions go one at a time
+        // (two transactions on one item at once would cancel each other).
+        let mut chunk: Vec<usize> = Vec::new();
+        let mut slots = 1;
+        for i in counted {
+            let need = 1 + writes[i].conflicts.len();
+            if slots + need > TRANSACTION_MAX && !chunk.is_empty() {
+                self.write_chunk(writes, &chunk, &mut results).await?;
+                chunk.clear();
+                slots = 1;
+            }
+            chunk.push(i);
+            slots += need;
+        }
+        if !chunk.is_empty() {
+            self.write_chunk(writes, &chunk, &mut results).await?;
+        }
+        Ok(results)
+    }
+
+    async fn write_chunk(
+        &self,
+        writes: &[LeadWrite],
+        chunk: &[usize],
+        results: &mut [bool],
+    ) -> Result<(), StoreError> {
+        let all: Vec<&LeadWrite> = chunk.iter().map(|&i| &writes[i]).collect();
+        if chunk.len() > 1 {
+            if let Txn::Applied = self.transact(&all).await? {
+                for &i in chunk {
+                    results[i] = true;
+                }
+                return Ok(());
+            }
+            // One lead changed meanwhile (or a concurrent transaction): one by one, so
+            // every other write still lands and the changed one is reported.
+        }
+        for &i in chunk {
+            let mut attempt = 0u32;
+            results[i] = loop {
+                match self.transact(&[&writes[i]]).await? {
+                    Txn::Applied => break true,
+                    Txn::ConditionFailed => break false,
+                    Txn::Retry if attempt < 8 => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
+                    }
+                    Txn::Retry => {
+                        return Err(StoreError::Request {
+                            operation: "TransactWriteItems",
+                            reason: "cancelled 8 times in a row by concurrent transactions".into(),
+                        });
+                    }
+                }
+            };
+        }
+        Ok(())
+    }
+
+    async fn transact(&self, writes: &[&LeadWrite]) -> Result<Txn, StoreError> {
+        let mut items = Vec::new();
+        let mut delta = 0;
+        for w in writes {
+            items.push(self.transact_item(w)?);
+            delta += w.live_delta;
+            for (seq, c) in w.conflicts.iter().enumerate() {
+                let doc = serde_json::to_value(ConflictItem::new(c, seq)).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: c.lead_id.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                let item = serde_dynamo::to_item(doc).map_err(|source| StoreError::Mapping {
+                    key: c.lead_id.clone(),
+                    source,
+                })?;
+                let put = Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(built)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+        }
+        if delta != 0 {
+            let update = Update::builder()
+                .table_name(self.table())
+                .key(PK, AttributeValue::S(sync_pk(self.object())))
+                .key(SK, AttributeValue::S(STATE_SK.into()))
+                .update_expression("ADD leadCount :d")
+                .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        let request = self
+            .client()
+            .transact_write_items()
+            .set_transact_items(Some(items));
+        match retry_throttled(|| request.clone().send()).await {
+            Ok(_) => Ok(Txn::Applied),
+            Err(e) => match e.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    let failed = c
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed"));
+                    Ok(if failed {
+                        Txn::ConditionFailed
+                    } else {
+                        Txn::Retry
+                    })
+                }
+                TransactWriteItemsError::TransactionInProgressException(_) => Ok(Txn::Retry),
+                other => Err(StoreError::dynamo("TransactWriteItems", other)),
+            },
+        }
+    }
+
+    fn transact_item(&self, w: &LeadWrite) -> Result<TransactWriteItem, StoreError> {
+        let (expression, names, value) = condition(w.expect);
+        Ok(match &w.item {
+            Some(item) => {
+                let put = Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item_of(item)?))
+                    .condition_expression(expression)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(value.map(|(k, v)| HashMap::from([(k, v)])))
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            None => {
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(lead_key(&w.id)))
+                    .condition_expression(expression)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(value.map(|(k, v)| HashMap::from([(k, v)])))
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+        })
+    }
+
+    /// A write that changes no count: one conditional PutItem or DeleteItem.
+    async fn write_single(&self, w: &LeadWrite) -> Result<bool, StoreError> {
+        let (expression, names, value) = condition(w.expect);
+        let values = value.map(|(k, v)| HashMap::from([(k, v)]));
+        let done = match &w.item {
+            Some(item) => {
+                let request = self
+                    .client()
+                    .put_item()
+                    .table_name(self.table())
+                    .set_item(Some(item_of(item)?))
+                    .condition_expression(expression)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(values);
+                send_if(|| request.clone().send())
+                    .await
+                    .map_err(|e| StoreError::dynamo("PutItem", e))?
+                    .is_some()
+            }
+            None => {
+                let request = self
+                    .client()
+                    .delete_item()
+                    .table_name(self.table())
+                    .set_key(Some(lead_key(&w.id)))
+                    .condition_expression(expression)
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(values);
+                send_if(|| request.clone().send())
+                    .await
+                    .map_err(|e| StoreError::dynamo("DeleteItem", e))?
+                    .is_some()
+            }
+        };
+        Ok(done)
+    }
+}

@@ -1,0 +1,269 @@
+//! The mirror in memory: the same contract as DynamoDB's (conditional lead writes,
+//! atomic counts, a fenced state item, a lease), for unit tests and the simulator.
+//!
+//! Each operation can be given a latency before and after it takes effect, so a
+//! simulation interleaves concurrent callers at every await point, and a caller
+//! dropped while it waits after a write has "crashed" with the write done.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::mirror::{Expect, LeadWrite, Mirror, SweepEntry, SweepPage};
+use super::{
+    Checkpoint, CheckpointChange, Conflict, LeadItem, LeaseHolder, Reachability, RunRecord,
+    StoreError, SyncState,
+};
+use crate::domain::{LeadId, Timestamp};
+
+/// Decides how long an operation waits before (and again after) it takes effect.
+pub type Latency = Arc<dyn Fn(&'static str) -> Duration + Send + Sync>;
+
+#[derive(Debug, Default, Clone)]
+pub struct MemoryData {
+    pub leads: BTreeMap<LeadId, LeadItem>,
+    pub conflicts: Vec<Conflict>,
+    pub state: SyncState,
+    pub lease: Option<(String, Timestamp)>,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryMirror {
+    data: Arc<Mutex<MemoryData>>,
+    latency: Option<Latency>,
+}
+
+impl std::fmt::Debug for MemoryMirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryMirror").finish_non_exhaustive()
+    }
+}
+
+const SWEEP_PAGE: usize = 100;
+
+impl MemoryMirror {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+
+    /// A copy of everything held, for assertions.
+    pub fn snapshot(&self) -> MemoryData {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemoryData> {
+        // A panic while holding the lock is a test failure already; keep the data.
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn wait(&self, op: &'static str) {
+        if let Some(latency) = &self.latency {
+            let d = latency(op);
+            if !d.is_zero() {
+                tokio::time::sleep(d).await;
+            }
+        }
+    }
+
+    fn lease_live(data: &MemoryData, owner: &str, now: Timestamp) -> bool {
+        matches!(&data.lease, Some((o, until)) if o == owner && *until >= now)
+    }
+}
+
+impl Mirror for MemoryMirror {
+    async fn read_leads(&self, ids: &[&LeadId]) -> Result<HashMap<LeadId, LeadItem>, StoreError> {
+        self.wait("read_leads").await;
+        let found = {
+            let data = self.lock();
+            ids.iter()
+                .filter_map(|id| data.leads.get(*id).map(|i| ((*id).clone(), i.clone())))
+                .collect()
+        };
+        self.wait("read_leads").await;
+        Ok(found)
+    }
+
+    async fn read_lead(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
+        self.wait("read_lead").await;
+        let found = self.lock().leads.get(id).cloned();
+        self.wait("read_lead").await;
+        Ok(found)
+    }
+
+    async fn write_leads(&self, writes: &[LeadWrite]) -> Result<Vec<bool>, StoreError> {
+        self.wait("write_leads").await;
+        let results = {
+            let mut data = self.lock();
+            let mut results = Vec::with_capacity(writes.len());
+            for w in writes {
+                let holds = match (w.expect, data.leads.get(&w.id)) {
+                    (Expect::Absent, None) => true,
+                    (Expect::Rev(r), Some(item)) => item.rev == r,
+                    _ => false,
+                };
+                if holds {
+                    match &w.item {
+                        Some(item) => data.leads.insert(w.id.clone(), item.clone()),
+                        None => data.leads.remove(&w.id),
+                    };
+                    data.state.lead_count += w.live_delta;
+                    data.conflicts.extend(w.conflicts.iter().cloned());
+                }
+                results.push(holds);
+            }
+            results
+        };
+        self.wait("write_leads").await;
+        Ok(results)
+    }
+
+    async fn pending_leads(&self, limit: usize) -> Result<Vec<LeadId>, StoreError> {
+        self.wait("pending_leads").await;
+        let mut queued: Vec<(Option<Timestamp>, LeadId)> = self
+            .lock()
+            .leads
+            .iter()
+            .filter(|(_, i)| i.local.queue.is_some())
+            .map(|(id, i)| (i.local.pending_since, id.clone()))
+            .collect();
+        queued.sort();
+        Ok(queued.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    async fn sweep_page(&self, after: Option<String>) -> Result<SweepPage, StoreError> {
+        self.wait("sweep_page").await;
+        let data = self.lock();
+        let start = after.and_then(|a| LeadId::parse(&a).ok());
+        let entries: Vec<SweepEntry> = data
+            .leads
+            .iter()
+            .filter(|(id, _)| start.as_ref().is_none_or(|s| *id > s))
+            .filter(|(_, i)| i.is_live())
+            .take(SWEEP_PAGE)
+            .map(|(id, i)| SweepEntry {
+                id: id.clone(),
+                generation: i.generation,
+                synced_at: i.synced_at,
+                pending: i.is_pending(),
+            })
+            .collect();
+        let next = (entries.len() == SWEEP_PAGE)
+            .then(|| entries.last().map(|e| e.id.to_string()))
+            .flatten();
+        Ok((entries, next))
+    }
+
+    async fn load_state(&self) -> Result<SyncState, StoreError> {
+        self.wait("load_state").await;
+        Ok(self.lock().state.clone())
+    }
+
+    async fn next_generation(&self) -> Result<u64, StoreError> {
+        self.wait("next_generation").await;
+        let mut data = self.lock();
+        data.state.generation += 1;
+        Ok(data.state.generation)
+    }
+
+    async fn save_checkpoint(
+        &self,
+        owner: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<bool, StoreError> {
+        self.wait("save_checkpoint").await;
+        let now = Timestamp::now();
+        let saved = {
+            let mut data = self.lock();
+            let live = Self::lease_live(&data, owner, now);
+            if live {
+                data.state.checkpoint = Some(checkpoint.clone());
+            }
+            live
+        };
+        self.wait("save_checkpoint").await;
+        Ok(saved)
+    }
+
+    async fn record_run(&self, owner: &str, record: &RunRecord) -> Result<bool, StoreError> {
+        self.wait("record_run").await;
+        let now = Timestamp::now();
+        let recorded = {
+            let mut data = self.lock();
+            let live = Self::lease_live(&data, owner, now);
+            if live {
+                let state = &mut data.state;
+                state.last_run = Some(record.last_run.clone());
+                if let Some(w) = record.watermark {
+                    state.watermark = Some(w);
+                }
+                if let Some(t) = record.succeeded_at {
+                    state.last_success_at = Some(t);
+                }
+                match &record.checkpoint {
+                    CheckpointChange::Keep => {}
+                    CheckpointChange::Clear => state.checkpoint = None,
+                    CheckpointChange::Set(cp) => state.checkpoint = Some(cp.clone()),
+                }
+                match record.reachability {
+                    Reachability::Unknown => {}
+                    Reachability::Reachable => state.unreachable_since = None,
+                    Reachability::UnreachableAt(t) => {
+                        state.unreachable_since.get_or_insert(t);
+                    }
+                }
+            }
+            live
+        };
+        self.wait("record_run").await;
+        Ok(recorded)
+    }
+
+    async fn acquire_lease(
+        &self,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Result<(), LeaseHolder>, StoreError> {
+        self.wait("acquire_lease").await;
+        let now = Timestamp::now();
+        let mut data = self.lock();
+        match &data.lease {
+            Some((o, until)) if o != owner && *until >= now => Ok(Err(LeaseHolder {
+                owner: o.clone(),
+                until: Some(*until),
+            })),
+            _ => {
+                data.lease = Some((owner.to_string(), now.saturating_add(ttl)));
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    async fn renew_lease(&self, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.wait("renew_lease").await;
+        let now = Timestamp::now();
+        let mut data = self.lock();
+        // As in DynamoDB: renewable while the item still names us, even if it lapsed
+        // and nobody took it meanwhile.
+        match &mut data.lease {
+            Some((o, until)) if o == owner => {
+                *until = now.saturating_add(ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release_lease(&self, owner: &str) -> Result<(), StoreError> {
+        self.wait("release_lease").await;
+        let mut data = self.lock();
+        if data.lease.as_ref().is_some_and(|(o, _)| o == owner) {
+            data.lease = None;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The store's index queries: the push queue, the sweep's walk, the leads API's list
+//! and the conflict list.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Value};
+
+use super::conflict::{CONFLICT_KIND, Conflict};
+use super::cursor;
+use super::item::attr;
+use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, LEAD_KIND, PK};
+use super::lead_table::lead_from_item;
+use super::mirror::{SweepEntry, SweepPage};
+use super::{DynamoLeadStore, StoreError, StoredLead};
+use crate::domain::{LeadId, Timestamp};
+
+/// Keys the sweep reads per request: small items, so a page stays far under 1 MB.
+const SWEEP_PAGE: i32 = 1000;
+
+fn lead_id_of(item: &std::collections::HashMap<String, AttributeValue>) -> Option<LeadId> {
+    item.get(PK)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|pk| pk.strip_prefix("LEAD#"))
+        .and_then(|id| LeadId::parse(id).ok())
+}
+
+impl DynamoLeadStore {
+    /// Leads with a local edit waiting, oldest edit first.
+    pub async fn pending_ids(&self, limit: usize) -> Result<Vec<LeadId>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(BY_PENDING_INDEX)
+            .key_condition_expression("#q = :lead")
+            .expression_attribute_names("#q", attr::PENDING_QUEUE)
+            .expression_attribute_values(":lead", AttributeValue::S(LEAD_KIND.into()))
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", e))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(lead_id_of)
+            .collect())
+    }
+
+    /// One page of the live leads with just what the sweep decides on.
+    pub(crate) async fn sweep_entries(
+        &self,
+        after: Option<String>,
+    ) -> Result<SweepPage, StoreError> {
+        let mut request = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(BY_KIND_INDEX)
+            .key_condition_expression("#k = :lead")
+            .projection_expression("#pk, #g, #s, #p")
+            .expression_attribute_names("#k", attr::KIND)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#g", attr::GENERATION)
+            .expression_attribute_names("#s", attr::SYNCED_AT)
+            .expression_attribute_names("#p", attr::PENDING)
+            .expression_attribute_values(":lead", AttributeValue::S(LEAD_KIND.into()))
+            .limit(SWEEP_PAGE);
+        if let Some(c) = after {
+            request = request.set_exclusive_start_key(Some(cursor::decode(&c).map_err(|_| {
+                StoreError::Corrupt {
+                    key: "sweep checkpoint".into(),
+                    reason: "the sweep's cursor does not decode".into(),
+                }
+            })?));
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", e))?;
+        let entries = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| {
+                Some(SweepEntry {
+                    id: lead_id_of(item)?,
+                    generation: item
+                        .get(attr::GENERATION)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok()),
+                    synced_at: item
+                        .get(attr::SYNCED_AT)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|s| Timestamp::parse(s).ok()),
+                    pending: item.contains_key(attr::PENDING),
+                })
+            })
+            .collect();
+        Ok((entries, out.last_evaluated_key.map(|k| cursor::encode(&k))))
+    }
+
+    /// Leads in the order they last changed (here or in Twenty), optionally only those
+    /// changed since a time or with a `status`; paged with an opaque cursor. A page is
+    /// full (`limit` leads) whenever more match.
+    pub async fn list_leads(
+        &self,
+        changed_since: Option<Timestamp>,
+        status: Option<&str>,
+        include_deleted: bool,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<StoredLead>, Option<String>), StoreError> {
+        let limit = limit.clamp(1, 500);
+        let mut start = match cursor {
+            Some(c) => Some(cursor::decode(c).map_err(|_| StoreError::BadCursor)?),
+            None => None,
+        };
+        let mut leads = Vec::with_capacity(limit);
+        loop {
+            let mut request = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(BY_KIND_INDEX)
+                .expression_attribute_names("#k", attr::KIND)
+                .expression_attribute_values(":lead", AttributeValue::S(LEAD_KIND.into()))
+                .limit((limit - leads.len()) as i32)
+                .set_exclusive_start_key(start.take());
+            request = match changed_since {
+                Some(t) => request
+                    .key_condition_expression("#k = :lead AND #c >= :since")
+                    .expression_attribute_names("#c", attr::CHANGED_AT)
+                    .expression_attribute_values(":since", AttributeValue::S(t.to_string())),
+                None => request.key_condition_expression("#k = :lead"),
+            };
+            let mut filters = Vec::new();
+            if let Some(s) = status {
+                filters.push("#status = :status");
+                request = request
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", AttributeValue::S(s.to_string()));
+            }
+            if !include_deleted {
+                filters.push("(attribute_not_exists(#del) OR attribute_type(#del, :null)) AND (attribute_not_exists(#p) OR #p <> :delete)");
+                request = request
+                    .expression_attribute_names("#del", "deletedAt")
+                    .expression_attribute_names("#p", attr::PENDING)
+                    .expression_attribute_values(":null", AttributeValue::S("NULL".into()))
+                    .expression_attribute_values(":delete", AttributeValue::S("delete".into()));
+            }
+            if !filters.is_empty() {
+                request = request.filter_expression(filters.join(" AND "));
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                let lead = lead_from_item(item)?;
+                let key = lead.pk.clone();
+                leads.push(
+                    StoredLead::try_from(lead)
+                        .map_err(|reason| StoreError::Corrupt { key, reason })?,
+                );
+            }
+            match out.last_evaluated_key {
+                // A filter can leave a page short: read on until it is full.
+                Some(k) if leads.len() < limit => start = Some(k),
+                Some(k) => return Ok((leads, Some(cursor::encode(&k)))),
+                None => return Ok((leads, None)),
+            }
+        }
+    }
+
+    /// Recorded conflicts, newest first.
+    pub async fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(BY_KIND_INDEX)
+            .key_condition_expression("#k = :c")
+            .expression_attribute_names("#k", attr::KIND)
+            .expression_attribute_values(":c", AttributeValue::S(CONFLICT_KIND.into()))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query", e))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let doc: Map<String, Value> =
+                    serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
+                        key: CONFLICT_KIND.into(),
+                        source,
+                    })?;
+                serde_json::from_value(Value::Object(doc)).map_err(|e| StoreError::Corrupt {
+                    key: CONFLICT_KIND.into(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}

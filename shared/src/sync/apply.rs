@@ -1,0 +1,196 @@
+//! Remote versions into the mirror: a page, one delivery, a hard delete, the sweep.
+//! Each reads what is stored, asks [`super::rules`] what to write, and writes it only
+//! if the lead is still as read; a lead that changed meanwhile is decided again.
+
+use std::collections::HashSet;
+
+use super::rules::{self, Applied, Context};
+use crate::domain::{LeadId, RemoteRecord, Timestamp};
+use crate::store::{LeadWrite, Mirror, StoreError};
+
+/// How often a write that lost a race is decided again before giving up. Every lost
+/// race means another writer's write landed, so N concurrent writers need at most N.
+const ATTEMPTS: usize = 64;
+
+/// Counts of one batch of writes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub stale: u64,
+    /// Kept beside a pending local edit, for the push's merge.
+    pub deferred: u64,
+}
+
+impl ApplyCounts {
+    /// Leads whose stored record changed.
+    pub fn written(&self) -> u64 {
+        self.inserted + self.updated
+    }
+
+    pub fn add(&mut self, applied: Applied) {
+        match applied {
+            Applied::Inserted => self.inserted += 1,
+            Applied::Updated | Applied::Removed => self.updated += 1,
+            Applied::Unchanged => self.unchanged += 1,
+            Applied::Stale | Applied::Refused => self.stale += 1,
+            Applied::Deferred => self.deferred += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: ApplyCounts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.stale += other.stale;
+        self.deferred += other.deferred;
+    }
+}
+
+/// A page of records from Twenty: one read for the page, one write per lead that
+/// needs one (records equal to what is stored cost nothing).
+pub async fn apply_page<M: Mirror>(
+    mirror: &M,
+    records: &[RemoteRecord],
+    ctx: &Context,
+) -> Result<ApplyCounts, StoreError> {
+    let ids: Vec<&LeadId> = records.iter().map(RemoteRecord::id).collect();
+    let stored = mirror.read_leads(&ids).await?;
+    let mut counts = ApplyCounts::default();
+    let mut once = HashSet::new();
+    let mut writes = Vec::new();
+    let mut decided = Vec::new();
+    let mut again = Vec::new();
+    for record in records {
+        if !once.insert(record.id()) {
+            again.push(record);
+            continue;
+        }
+        let current = stored.get(record.id());
+        match rules::on_remote(current, record, ctx) {
+            (applied, Some(item)) => {
+                writes.push(LeadWrite::replace(record.id(), current, Some(item)));
+                decided.push((record, applied));
+            }
+            (applied, None) => counts.add(applied),
+        }
+    }
+    let results = mirror.write_leads(&writes).await?;
+    for ((record, applied), landed) in decided.into_iter().zip(results) {
+        if landed {
+            counts.add(applied);
+        } else {
+            again.push(record);
+        }
+    }
+    for record in again {
+        counts.add(apply_one(mirror, record, ctx).await?);
+    }
+    Ok(counts)
+}
+
+/// One remote version (a webhook delivery, or a record whose page write lost a race).
+pub async fn apply_one<M: Mirror>(
+    mirror: &M,
+    record: &RemoteRecord,
+    ctx: &Context,
+) -> Result<Applied, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let current = mirror.read_lead(record.id()).await?;
+        let (applied, item) = rules::on_remote(current.as_ref(), record, ctx);
+        let Some(item) = item else {
+            return Ok(applied);
+        };
+        let write = LeadWrite::replace(record.id(), current.as_ref(), Some(item));
+        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
+            return Ok(applied);
+        }
+    }
+    Err(StoreError::Contended {
+        key: record.id().to_string(),
+        attempts: ATTEMPTS,
+    })
+}
+
+/// A hard delete in Twenty (`<object>.destroyed`).
+pub async fn destroy_one<M: Mirror>(
+    mirror: &M,
+    record: &RemoteRecord,
+) -> Result<Applied, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let current = mirror.read_lead(record.id()).await?;
+        let (applied, item, conflicts) =
+            rules::on_destroyed(current.as_ref(), record, Timestamp::now());
+        let Some(item) = item else {
+            return Ok(applied);
+        };
+        let write =
+            LeadWrite::replace(record.id(), current.as_ref(), Some(item)).with_conflicts(conflicts);
+        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
+            return Ok(applied);
+        }
+    }
+    Err(StoreError::Contended {
+        key: record.id().to_string(),
+        attempts: ATTEMPTS,
+    })
+}
+
+/// The end of full pass `generation`: every live lead the pass did not see is gone
+/// from Twenty and becomes a tombstone. Walks the table a page at a time (constant
+/// memory) and re-checks each lead on its full item before the guarded write, so a
+/// lead a webhook wrote meanwhile is kept. Returns how many were removed.
+pub async fn sweep<M: Mirror>(
+    mirror: &M,
+    generation: u64,
+    pass_started_at: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    let mut after = None;
+    loop {
+        let (entries, next) = mirror.sweep_page(after).await?;
+        let unseen: Vec<&LeadId> = entries
+            .iter()
+            .filter(|e| rules::unseen(e, generation, pass_started_at))
+            .map(|e| &e.id)
+            .collect();
+        if !unseen.is_empty() {
+            let stored = mirror.read_leads(&unseen).await?;
+            let now = Timestamp::now();
+            let writes: Vec<LeadWrite> = unseen
+                .iter()
+                .filter_map(|id| {
+                    let cur = stored.get(*id)?;
+                    let entry = crate::store::SweepEntry {
+                        id: (*id).clone(),
+                        generation: cur.generation,
+                        synced_at: cur.synced_at,
+                        pending: cur.is_pending(),
+                    };
+                    (cur.is_live() && rules::unseen(&entry, generation, pass_started_at)).then(
+                        || {
+                            let tomb = rules::tombstone(
+                                Some(cur),
+                                cur.pk.clone(),
+                                cur.remote_updated_at,
+                                now,
+                            );
+                            LeadWrite::replace(id, Some(cur), Some(tomb))
+                        },
+                    )
+                })
+                .collect();
+            removed += mirror
+                .write_leads(&writes)
+                .await?
+                .into_iter()
+                .filter(|landed| *landed)
+                .count() as u64;
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => return Ok(removed),
+        }
+    }
+}

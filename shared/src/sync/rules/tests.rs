@@ -1,0 +1,109 @@
+//! Regression tests for the version rules (issue #13, items 4, 5 and 6).
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::store::PendingKind;
+
+const ID: &str = "73affd6e-2319-4ad1-82d8-f8eb9312a232";
+
+fn record(updated_at: &str, name: &str) -> RemoteRecord {
+    let v = json!({"id": ID, "updatedAt": updated_at, "name": name, "deletedAt": null});
+    RemoteRecord::from_fields(v.as_object().cloned().unwrap()).unwrap()
+}
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn ctx(origin: WriteOrigin, now: &str) -> Context {
+    Context {
+        origin,
+        now: ts(now),
+        generation: None,
+        read_at: None,
+    }
+}
+
+fn stored(r: &RemoteRecord, at: &str) -> LeadItem {
+    LeadItem::from_remote(r, WriteOrigin::Sync, ts(at))
+}
+
+/// Item 6: two versions within one millisecond; the second (different content) wins.
+#[test]
+fn a_second_version_in_the_same_millisecond_is_not_stale() {
+    let first = record("2026-01-01T00:00:00.000Z", "A");
+    let second = record("2026-01-01T00:00:00.000Z", "B");
+    let cur = stored(&first, "2026-01-01T00:00:00.010Z");
+    let (applied, item) = on_remote(
+        Some(&cur),
+        &second,
+        &ctx(WriteOrigin::Webhook, "2026-01-01T00:00:00.020Z"),
+    );
+    assert_eq!(applied, Applied::Updated);
+    assert_eq!(item.unwrap().fields["name"], json!("B"));
+    // A list page requested before the stored version was written is the older one.
+    let mut old_page = ctx(WriteOrigin::Sync, "2026-01-01T00:00:00.030Z");
+    old_page.read_at = Some(ts("2026-01-01T00:00:00.005Z"));
+    assert_eq!(on_remote(Some(&cur), &second, &old_page).0, Applied::Stale);
+    let mut new_page = old_page;
+    new_page.read_at = Some(ts("2026-01-01T00:00:00.015Z"));
+    assert_eq!(
+        on_remote(Some(&cur), &second, &new_page).0,
+        Applied::Updated
+    );
+}
+
+/// Item 5: a delivery dated far in the future is refused, and one already stored no
+/// longer fences what Twenty's list says.
+#[test]
+fn a_version_from_the_future_cannot_freeze_a_lead() {
+    let now = "2026-01-01T00:00:00.000Z";
+    let future = record("2026-01-02T00:00:00.000Z", "Future");
+    assert_eq!(
+        on_remote(None, &future, &ctx(WriteOrigin::Webhook, now)).0,
+        Applied::Refused
+    );
+    let cur = stored(&future, now);
+    let real = record("2026-01-01T00:00:01.000Z", "Real");
+    let (applied, item) = on_remote(
+        Some(&cur),
+        &real,
+        &ctx(WriteOrigin::Sync, "2026-01-01T00:00:02.000Z"),
+    );
+    assert_eq!(applied, Applied::Updated);
+    assert_eq!(item.unwrap().remote_updated_at, real.updated_at());
+    // Within the tolerance a future version still fences older ones, as any newer one.
+    let near = record("2026-01-01T00:04:00.000Z", "Near");
+    let cur = stored(&near, now);
+    assert_eq!(
+        on_remote(Some(&cur), &real, &ctx(WriteOrigin::Sync, now)).0,
+        Applied::Stale
+    );
+}
+
+/// Item 4: destroying a lead with a pending local edit keeps the edit in a conflict.
+#[test]
+fn a_destroy_over_a_pending_edit_records_the_edit() {
+    let r = record("2026-01-01T00:00:00.000Z", "Remote");
+    let mut cur = stored(&r, "2026-01-01T00:00:00.000Z");
+    cur.local.pending = Some(PendingKind::Update);
+    cur.fields.insert("name".into(), json!("Local edit"));
+    let (applied, item, conflicts) = on_destroyed(Some(&cur), &r, ts("2026-01-01T00:01:00.000Z"));
+    assert_eq!(applied, Applied::Removed);
+    assert!(!item.unwrap().is_live());
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].field, WHOLE_RECORD);
+    assert_eq!(conflicts[0].local_value["name"], Value::from("Local edit"));
+}
+
+#[test]
+fn a_tombstone_fences_older_versions_but_not_newer_ones() {
+    let r = record("2026-01-01T00:00:00.000Z", "A");
+    let (_, tomb, _) = on_destroyed(None, &r, ts("2026-01-01T00:00:01.000Z"));
+    let tomb = tomb.unwrap();
+    let c = ctx(WriteOrigin::Webhook, "2026-01-01T00:00:02.000Z");
+    assert_eq!(on_remote(Some(&tomb), &r, &c).0, Applied::Stale);
+    let later = record("2026-01-01T00:00:01.500Z", "B");
+    assert_eq!(on_remote(Some(&tomb), &later, &c).0, Applied::Inserted);
+}

@@ -1,0 +1,285 @@
+//! One run's steps: a page at a time, then the end of the pass (sweep, watermark,
+//! record) or a clean pause at its checkpoint.
+
+use tokio::time::Instant;
+
+use super::apply;
+use super::engine::{PageOutcome, SyncRun};
+use super::report::{human, leads};
+use super::rules::{Context, FUTURE_TOLERANCE};
+use super::{RunStatus, SyncError, SyncMode, SyncSummary};
+use crate::domain::Timestamp;
+use crate::store::{CheckpointChange, Mirror, Reachability, RunRecord, WriteOrigin};
+use crate::twenty::RemoteObjects;
+
+impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
+    pub fn mode(&self) -> SyncMode {
+        self.mode
+    }
+
+    /// Fetches the next page and stores it. The checkpoint only moves once the page is
+    /// stored, so a failure or a kill here loses nothing.
+    pub async fn next_page(&mut self, deadline: Instant) -> Result<PageOutcome, SyncError> {
+        if self.finished {
+            return Ok(PageOutcome::Done);
+        }
+        let reserve = self.engine.settings.reserve.max(self.longest_page * 2);
+        if Instant::now() + reserve >= deadline {
+            return Ok(PageOutcome::OutOfTime);
+        }
+        self.keep_lease().await?;
+        let page_started = Instant::now();
+        let read_at = Timestamp::now();
+        let page_no = self.pass.pages + 1;
+        let page = self
+            .engine
+            .twenty
+            .list(&self.query, deadline)
+            .await
+            .map_err(|source| SyncError::Fetch {
+                page: page_no,
+                source,
+            })?;
+        let ctx = Context {
+            origin: WriteOrigin::Sync,
+            now: Timestamp::now(),
+            generation: self.pass.generation,
+            read_at: Some(read_at),
+        };
+        let counts = apply::apply_page(&self.engine.store, &page.records, &ctx)
+            .await
+            .map_err(|source| SyncError::Store {
+                page: page_no,
+                source,
+            })?;
+        self.pages += 1;
+        self.fetched += page.records.len() as u64;
+        self.counts.merge(counts);
+        self.pass.pages = page_no;
+        self.pass.fetched += page.records.len() as u64;
+        if let Some(newest) = page.records.iter().map(|r| r.updated_at()).max() {
+            self.pass.newest_seen = self.pass.newest_seen.max(Some(newest));
+        }
+        self.longest_page = self.longest_page.max(page_started.elapsed());
+        tracing::debug!(
+            page = page_no,
+            records = page.records.len(),
+            written = counts.written(),
+            "page stored"
+        );
+        // An empty page or a missing cursor ends the pass even if Twenty claims there
+        // is more (limit=0 does that), so a run cannot spin.
+        if page.has_next_page && !page.records.is_empty() && page.end_cursor.is_some() {
+            self.query.starting_after = page.end_cursor;
+            self.pass.cursor = self.query.starting_after.clone();
+            // Fenced by the lease: a run that lost it cannot overwrite the progress of
+            // the run that took over.
+            if !self
+                .engine
+                .store
+                .save_checkpoint(&self.owner, &self.pass)
+                .await
+                .map_err(SyncError::State)?
+            {
+                return Err(SyncError::LeaseLost);
+            }
+            Ok(PageOutcome::More)
+        } else {
+            self.finished = true;
+            Ok(PageOutcome::Done)
+        }
+    }
+
+    /// The pass is complete: sweep (full), move the watermark, record the run.
+    pub async fn finish(self) -> Result<SyncSummary, SyncError> {
+        let store = &self.engine.store;
+        let removed = match (self.mode, self.pass.generation) {
+            (SyncMode::Full, Some(g)) => apply::sweep(store, g, self.pass.pass_started_at)
+                .await
+                .map_err(SyncError::State)?,
+            _ => 0,
+        };
+        // A version dated further ahead than our clock allows cannot carry the
+        // watermark past it: one bad clock must not make later deltas skip changes.
+        let ceiling = self.pass.pass_started_at.saturating_add(FUTURE_TOLERANCE);
+        let newest = self.pass.newest_seen.map(|n| n.min(ceiling));
+        let watermark_after = self.watermark_before.max(newest);
+        let total = store
+            .load_state()
+            .await
+            .map_err(SyncError::State)?
+            .lead_count;
+        let mut summary = self.summary(RunStatus::Succeeded, watermark_after, total, None);
+        summary.removed = removed;
+        let changed = summary.changed;
+        match self.mode {
+            SyncMode::Full => tracing::info!(
+                run_id = %self.run_id, fetched = self.pass.fetched, changed, removed, total,
+                "Full sync complete: {changed} {} written, {removed} removed, {total} in table", leads(changed)
+            ),
+            SyncMode::Delta => {
+                tracing::info!(run_id = %self.run_id, fetched = summary.fetched, changed, total, "Found {changed} changed {} out of {total} total", leads(changed));
+                tracing::info!(run_id = %self.run_id, changed, "Delta sync complete: {changed} {} updated", leads(changed));
+            }
+        }
+        if let Some(down) = self.unreachable_since {
+            let outage = down.age_at(Timestamp::now());
+            tracing::info!(
+                outage_seconds = outage.as_secs(),
+                changed,
+                "Connection restored after {} of outage; caught up with {changed} {}",
+                human(outage),
+                leads(changed)
+            );
+        }
+        let recorded = store
+            .record_run(
+                &self.owner,
+                &RunRecord {
+                    watermark: watermark_after,
+                    last_run: serde_json::to_value(&summary).unwrap_or_default(),
+                    succeeded_at: Some(Timestamp::now()),
+                    checkpoint: CheckpointChange::Clear,
+                    reachability: Reachability::Reachable,
+                },
+            )
+            .await
+            .map_err(SyncError::State)?;
+        if !recorded {
+            return Err(SyncError::LeaseLost);
+        }
+        Ok(summary)
+    }
+
+    /// Stops cleanly: the pass stays checkpointed and the next run resumes it.
+    pub(super) async fn pause(self, cause: Option<SyncError>) -> Result<SyncSummary, SyncError> {
+        let total = self
+            .engine
+            .store
+            .load_state()
+            .await
+            .map_err(SyncError::State)?
+            .lead_count;
+        let summary = self.summary(
+            RunStatus::Partial,
+            self.watermark_before,
+            total,
+            cause.as_ref().map(ToString::to_string),
+        );
+        let why = match &cause {
+            Some(e) => format!("{e}"),
+            None => "the time budget is nearly spent".to_string(),
+        };
+        tracing::warn!(run_id = %self.run_id, pages = self.pass.pages, fetched = self.pass.fetched,
+            "Sync paused after {} pages ({why}); the next run resumes from the checkpoint", self.pass.pages);
+        let recorded = self
+            .engine
+            .store
+            .record_run(
+                &self.owner,
+                &RunRecord {
+                    watermark: None,
+                    last_run: serde_json::to_value(&summary).unwrap_or_default(),
+                    succeeded_at: None,
+                    checkpoint: if self.pass.pages > 0 {
+                        CheckpointChange::Set(self.pass.clone())
+                    } else {
+                        CheckpointChange::Keep
+                    },
+                    reachability: if self.pages > 0 {
+                        Reachability::Reachable
+                    } else {
+                        Reachability::Unknown
+                    },
+                },
+            )
+            .await
+            .map_err(SyncError::State)?;
+        if !recorded {
+            return Err(SyncError::LeaseLost);
+        }
+        Ok(summary)
+    }
+
+    /// Best effort: the run has already failed; a second failure here is only logged.
+    pub(super) async fn record_failure(&self, error: &SyncError) {
+        let summary = self.summary(
+            RunStatus::Failed,
+            self.watermark_before,
+            0,
+            Some(error.to_string()),
+        );
+        tracing::error!(run_id = %self.run_id, error = %error, pages = self.pass.pages,
+            "Sync failed; watermark left at {}", self.watermark_before.map(|w| w.to_string()).unwrap_or_else(|| "none".into()));
+        let record = RunRecord {
+            watermark: None,
+            last_run: serde_json::to_value(&summary).unwrap_or_default(),
+            succeeded_at: None,
+            checkpoint: CheckpointChange::Keep,
+            reachability: if error.twenty_unreachable() {
+                Reachability::UnreachableAt(Timestamp::now())
+            } else {
+                Reachability::Unknown
+            },
+        };
+        match self.engine.store.record_run(&self.owner, &record).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the failed run was not recorded: its lease had lapsed"),
+            Err(e) => tracing::error!(error = %e, "could not record the failed run"),
+        }
+    }
+
+    /// Renews the lease once a third of it has passed; a lost lease stops the run.
+    async fn keep_lease(&mut self) -> Result<(), SyncError> {
+        let ttl = self.engine.settings.lease_ttl;
+        if self.lease_renewed.elapsed() < ttl / 3 {
+            return Ok(());
+        }
+        let held = self
+            .engine
+            .store
+            .renew_lease(&self.owner, ttl)
+            .await
+            .map_err(SyncError::State)?;
+        if !held {
+            return Err(SyncError::LeaseLost);
+        }
+        self.lease_renewed = Instant::now();
+        Ok(())
+    }
+
+    pub(super) fn summary(
+        &self,
+        status: RunStatus,
+        watermark_after: Option<Timestamp>,
+        total: i64,
+        error: Option<String>,
+    ) -> SyncSummary {
+        let cost = self.engine.twenty.stats().since(&self.stats_before);
+        SyncSummary {
+            run_id: self.run_id.clone(),
+            mode: self.mode,
+            status,
+            resumed: self.resumed,
+            fetched: self.fetched,
+            changed: self.counts.written(),
+            inserted: self.counts.inserted,
+            updated: self.counts.updated,
+            unchanged: self.counts.unchanged,
+            stale: self.counts.stale,
+            removed: 0,
+            total_in_table: total,
+            pages: self.pages,
+            requests: cost.requests,
+            response_bytes: cost.response_bytes,
+            retries: cost.retries,
+            rate_limited: cost.rate_limited,
+            watermark_before: self.watermark_before,
+            watermark_after,
+            watermark_lag_seconds: watermark_after.map(|w| w.age_at(Timestamp::now()).as_secs()),
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            push: self.push.clone(),
+            error,
+        }
+    }
+}
