@@ -72,25 +72,44 @@ pub enum ConfigError {
     Secret { name: &'static str, reason: String },
 }
 
-/// Secrets that may come as a Secrets Manager ARN (`<NAME>_SECRET_ARN`) instead of a
-/// value: deployed functions get the ARN, local runs the value.
-const SECRETS: [(&str, &str); 2] = [
-    ("TWENTY_API_KEY", "TWENTY_API_KEY_SECRET_ARN"),
-    ("TWENTY_WEBHOOK_SECRET", "TWENTY_WEBHOOK_SECRET_ARN"),
+/// Secrets that may come as a reference instead of a value: deployed functions get the
+/// name of an SSM SecureString parameter (`<NAME>_PARAMETER`, the default) or a Secrets
+/// Manager ARN (`<NAME>_SECRET_ARN`), local runs the value itself.
+const SECRETS: [(&str, &str, &str); 2] = [
+    (
+        "TWENTY_API_KEY",
+        "TWENTY_API_KEY_PARAMETER",
+        "TWENTY_API_KEY_SECRET_ARN",
+    ),
+    (
+        "TWENTY_WEBHOOK_SECRET",
+        "TWENTY_WEBHOOK_SECRET_PARAMETER",
+        "TWENTY_WEBHOOK_SECRET_ARN",
+    ),
 ];
 
-/// The process environment, with each secret given as an ARN read from Secrets Manager.
+/// The process environment, with each secret given by reference read from its store.
 async fn environment_with_secrets() -> Result<HashMap<String, String>, ConfigError> {
+    use crate::secrets::SecretStore;
     let mut vars: HashMap<String, String> = std::env::vars().collect();
-    for (name, arn_name) in SECRETS {
-        let has_value = vars.get(name).is_some_and(|v| !v.trim().is_empty());
-        if let (false, Some(arn)) = (has_value, vars.get(arn_name).cloned())
-            && !arn.trim().is_empty()
-        {
-            let value = crate::secrets::fetch_secret(arn.trim())
+    for (name, parameter_name, arn_name) in SECRETS {
+        if vars.get(name).is_some_and(|v| !v.trim().is_empty()) {
+            continue;
+        }
+        let reference = [
+            (parameter_name, SecretStore::ParameterStore),
+            (arn_name, SecretStore::SecretsManager),
+        ]
+        .into_iter()
+        .find_map(|(var, store)| {
+            let id = vars.get(var)?.trim();
+            (!id.is_empty()).then(|| (var, store, id.to_string()))
+        });
+        if let Some((var, store, id)) = reference {
+            let value = crate::secrets::fetch(store, &id)
                 .await
                 .map_err(|e| ConfigError::Secret {
-                    name: arn_name,
+                    name: var,
                     reason: e.to_string(),
                 })?;
             vars.insert(name.to_string(), value);
@@ -107,8 +126,8 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`Config::from_env`], reading the API key from Secrets Manager when only
-    /// `TWENTY_API_KEY_SECRET_ARN` is set. For cold start.
+    /// [`Config::from_env`], reading the API key from SSM Parameter Store or Secrets
+    /// Manager when only `TWENTY_API_KEY_PARAMETER` or `_SECRET_ARN` is set. For cold start.
     pub async fn load() -> Result<Self, ConfigError> {
         let vars = environment_with_secrets().await?;
         Self::from_lookup(|name| vars.get(name).cloned())
@@ -128,7 +147,7 @@ impl Config {
         })?;
         let api_key = vars.required(
             "TWENTY_API_KEY",
-            "create one in Twenty under Settings → APIs & Webhooks (or set TWENTY_API_KEY_SECRET_ARN to a Secrets Manager secret holding it)",
+            "create one in Twenty under Settings → APIs & Webhooks (or set TWENTY_API_KEY_PARAMETER to an SSM SecureString parameter holding it)",
         )?;
         let table_name = vars.table_name()?;
         let object = vars.object()?;
@@ -172,8 +191,8 @@ impl WebhookConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// [`WebhookConfig::from_env`], reading the secret from Secrets Manager when only
-    /// `TWENTY_WEBHOOK_SECRET_ARN` is set. For cold start.
+    /// [`WebhookConfig::from_env`], reading the secret from SSM Parameter Store or Secrets
+    /// Manager when only `TWENTY_WEBHOOK_SECRET_PARAMETER` or `_SECRET_ARN` is set.
     pub async fn load() -> Result<Self, ConfigError> {
         let vars = environment_with_secrets().await?;
         Self::from_lookup(|name| vars.get(name).cloned())
@@ -197,7 +216,7 @@ impl WebhookConfig {
             (None, false) => {
                 return Err(ConfigError::Missing {
                     name: "TWENTY_WEBHOOK_SECRET",
-                    hint: "set it (or TWENTY_WEBHOOK_SECRET_ARN) to the secret of the webhook in Twenty, or WEBHOOK_ALLOW_UNSIGNED=true for local use only",
+                    hint: "set it (or TWENTY_WEBHOOK_SECRET_PARAMETER) to the secret of the webhook in Twenty, or WEBHOOK_ALLOW_UNSIGNED=true for local use only",
                 });
             }
         };
