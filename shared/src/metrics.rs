@@ -1,5 +1,14 @@
-//! Metrics as CloudWatch Embedded Metric Format: one JSON line on stdout per event,
-//! which CloudWatch Logs turns into metrics with no API call and no extra latency.
+//! Telemetry: one JSON line on stdout per sync run and per webhook delivery.
+//!
+//! CloudWatch Logs keeps every line, and Logs Insights charts their fields (the saved
+//! queries and the optional dashboard in `infra/template.yaml`): that costs only the log
+//! bytes. Only a value an alarm reads is also a CloudWatch custom metric (Embedded Metric
+//! Format: the same line with an `_aws` block), and only on the lines where it happens.
+//! Custom metrics are billed per hour in which they receive data, so a metric that is
+//! published only when something is wrong costs nothing while all is well.
+//!
+//! The alarms on the sync itself read Lambda's own `Invocations`/`Errors` (free), so no
+//! sync value needs to be a custom metric.
 
 use serde_json::{Map, Value, json};
 
@@ -25,8 +34,13 @@ impl Unit {
     }
 }
 
-/// Where a function's metrics go: namespace `METRICS_NAMESPACE`, dimension `Function`.
-/// Without a namespace (local runs) nothing is written.
+/// The `event` field of a sync run's line.
+pub const SYNC_RUN_EVENT: &str = "sync-run";
+/// The `event` field of a webhook delivery's line.
+pub const WEBHOOK_EVENT: &str = "webhook-delivery";
+
+/// Where a function's telemetry goes: namespace `METRICS_NAMESPACE` for the few custom
+/// metrics, dimension `Function`. Without a namespace (local runs) nothing is written.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     namespace: Option<String>,
@@ -41,114 +55,139 @@ impl Metrics {
         }
     }
 
-    /// The EMF document for these values (`None` when metrics are off).
+    /// The line for one event (`None` when telemetry is off): `event`, `Function`, the
+    /// fields, and for each of `alarm_metrics` its value plus its EMF definition.
     pub fn document(
         &self,
-        values: &[(&str, f64, Unit)],
-        properties: &[(&str, Value)],
+        event: &str,
+        fields: &[(&str, Value)],
+        alarm_metrics: &[(&str, f64, Unit)],
     ) -> Option<Value> {
         let namespace = self.namespace.as_ref()?;
-        let definitions: Vec<Value> = values
-            .iter()
-            .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()}))
-            .collect();
         let mut doc = Map::new();
-        doc.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": crate::domain::Timestamp::now().unix_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": namespace,
-                    "Dimensions": [["Function"]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
-        doc.insert("Function".into(), Value::from(self.function));
-        for (name, value, _) in values {
-            doc.insert((*name).into(), json!(value));
+        if !alarm_metrics.is_empty() {
+            let definitions: Vec<Value> = alarm_metrics
+                .iter()
+                .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()}))
+                .collect();
+            doc.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": crate::domain::Timestamp::now().unix_millis(),
+                    "CloudWatchMetrics": [{
+                        "Namespace": namespace,
+                        "Dimensions": [["Function"]],
+                        "Metrics": definitions,
+                    }],
+                }),
+            );
         }
-        for (name, value) in properties {
+        doc.insert("event".into(), Value::from(event));
+        doc.insert("Function".into(), Value::from(self.function));
+        for (name, value) in fields {
             doc.insert((*name).into(), value.clone());
+        }
+        for (name, value, _) in alarm_metrics {
+            doc.insert((*name).into(), json!(value));
         }
         Some(Value::Object(doc))
     }
 
-    pub fn emit(&self, values: &[(&str, f64, Unit)], properties: &[(&str, Value)]) {
-        if let Some(doc) = self.document(values, properties) {
+    fn emit(&self, event: &str, fields: &[(&str, Value)], alarm_metrics: &[(&str, f64, Unit)]) {
+        if let Some(doc) = self.document(event, fields, alarm_metrics) {
             println!("{doc}");
         }
     }
 
-    /// One delta-sync run. Partial runs count as succeeding: they made progress and
-    /// the next run continues, so "sync not succeeding" must not fire for them.
+    /// One delta-sync run: a log line only. Whether runs succeed is alarmed on Lambda's
+    /// `Invocations` and `Errors` (a failed run returns an error to Lambda).
     pub fn sync_run(&self, s: &SyncSummary) {
-        self.emit(
-            &run_values(s),
-            &[
-                ("runId", Value::from(s.run_id.clone())),
-                ("mode", json!(s.mode)),
-                ("status", Value::from(s.status.as_str())),
-            ],
-        );
+        let mut fields = vec![
+            ("runId", Value::from(s.run_id.clone())),
+            ("mode", json!(s.mode)),
+            ("status", Value::from(s.status.as_str())),
+        ];
+        fields.extend(run_values(s));
+        self.emit(SYNC_RUN_EVENT, &fields, &[]);
     }
 
     /// A run that failed outright (no summary).
     pub fn sync_failed(&self) {
+        let status = |name: &'static str| (name, json!(u8::from(name == "RunFailed")));
         self.emit(
+            SYNC_RUN_EVENT,
             &[
-                ("RunFailed", 1.0, Unit::Count),
-                ("RunSucceeded", 0.0, Unit::Count),
+                ("status", Value::from(RunStatus::Failed.as_str())),
+                status("RunSucceeded"),
+                status("RunPartial"),
+                status("RunSkipped"),
+                status("RunFailed"),
             ],
             &[],
         );
     }
 
-    /// One webhook delivery, by what the function answered.
+    /// One webhook delivery, by what the function answered. A refused signature is also
+    /// the custom metric `WebhookUnauthorized` (its alarm catches a secret that differs
+    /// between Twenty and the stack); nothing else is.
     pub fn webhook(&self, outcome: WebhookMetric, latency_ms: f64) {
-        self.emit(
-            &[
-                (outcome.name(), 1.0, Unit::Count),
-                ("WebhookLatencyMs", latency_ms, Unit::Milliseconds),
-            ],
-            &[],
-        );
+        let (fields, alarm) = webhook_values(outcome, latency_ms);
+        self.emit(WEBHOOK_EVENT, &fields, &alarm);
     }
 }
 
-/// The metrics of one run, by the names the dashboard and alarms use.
-fn run_values(s: &SyncSummary) -> Vec<(&'static str, f64, Unit)> {
-    let is = |status: RunStatus| if s.status == status { 1.0 } else { 0.0 };
+type Fields = Vec<(&'static str, Value)>;
+type AlarmMetrics = Vec<(&'static str, f64, Unit)>;
+
+/// A delivery's fields, and its alarm metric when it has one: a refused signature is
+/// counted as the metric itself, everything else as a field named like the metric.
+fn webhook_values(outcome: WebhookMetric, latency_ms: f64) -> (Fields, AlarmMetrics) {
+    let mut fields = vec![
+        ("outcome", Value::from(outcome.outcome())),
+        ("WebhookLatencyMs", json!(latency_ms)),
+    ];
+    match outcome {
+        WebhookMetric::Unauthorized => (fields, vec![(WEBHOOK_UNAUTHORIZED, 1.0, Unit::Count)]),
+        _ => {
+            fields.push((outcome.name(), json!(1)));
+            (fields, Vec::new())
+        }
+    }
+}
+
+/// The one custom metric (namespace `METRICS_NAMESPACE`, `Function` = `webhook`).
+pub const WEBHOOK_UNAUTHORIZED: &str = "WebhookUnauthorized";
+
+/// The numbers of one run, by the names the saved queries and dashboard chart. The four
+/// status flags are exclusive: a partial run is not also counted as succeeded.
+fn run_values(s: &SyncSummary) -> Vec<(&'static str, Value)> {
+    let is = |status: RunStatus| json!(u8::from(s.status == status));
     let mut values = vec![
-        ("LeadsFetched", s.fetched as f64, Unit::Count),
-        ("LeadsChanged", s.changed as f64, Unit::Count),
-        ("Requests", s.requests as f64, Unit::Count),
-        ("ResponseBytes", s.response_bytes as f64, Unit::Bytes),
-        ("Retries", s.retries as f64, Unit::Count),
-        ("RateLimited", s.rate_limited as f64, Unit::Count),
-        ("RunDurationMs", s.duration_ms as f64, Unit::Milliseconds),
-        (
-            "RunSucceeded",
-            is(RunStatus::Succeeded) + is(RunStatus::Partial),
-            Unit::Count,
-        ),
-        ("RunFailed", is(RunStatus::Failed), Unit::Count),
-        ("RunSkipped", is(RunStatus::Skipped), Unit::Count),
-        ("RunPartial", is(RunStatus::Partial), Unit::Count),
-        ("HardDeletesRemoved", s.removed as f64, Unit::Count),
+        ("LeadsFetched", json!(s.fetched)),
+        ("LeadsChanged", json!(s.changed)),
+        ("HardDeletesRemoved", json!(s.removed)),
+        ("Requests", json!(s.requests)),
+        ("ResponseBytes", json!(s.response_bytes)),
+        ("Retries", json!(s.retries)),
+        ("RateLimited", json!(s.rate_limited)),
+        ("RunDurationMs", json!(s.duration_ms)),
+        ("RunSucceeded", is(RunStatus::Succeeded)),
+        ("RunPartial", is(RunStatus::Partial)),
+        ("RunSkipped", is(RunStatus::Skipped)),
+        ("RunFailed", is(RunStatus::Failed)),
     ];
     if let Some(lag) = s.watermark_lag_seconds {
-        values.push(("WatermarkLagSeconds", lag as f64, Unit::Seconds));
+        values.push(("WatermarkLagSeconds", json!(lag)));
     }
     if let Some(push) = &s.push {
-        values.push(("PushedChanges", push.pushed as f64, Unit::Count));
-        values.push(("PushFailures", push.failed as f64, Unit::Count));
-        values.push(("PushConflicts", push.conflicts as f64, Unit::Count));
+        values.push(("PushedChanges", json!(push.pushed)));
+        values.push(("PushFailures", json!(push.failed)));
+        values.push(("PushConflicts", json!(push.conflicts)));
     }
     values
 }
 
-/// How a webhook delivery ended, as counted on the dashboard.
+/// How a webhook delivery ended, as counted in the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookMetric {
     Outcome(EventOutcome),
@@ -164,9 +203,18 @@ impl WebhookMetric {
             Self::Outcome(EventOutcome::Duplicate) => "WebhookDuplicate",
             Self::Outcome(EventOutcome::Stale) => "WebhookStale",
             Self::Outcome(EventOutcome::Ignored) => "WebhookIgnored",
-            Self::Unauthorized => "WebhookUnauthorized",
+            Self::Unauthorized => WEBHOOK_UNAUTHORIZED,
             Self::BadRequest | Self::Outcome(EventOutcome::Refused) => "WebhookBadRequest",
             Self::Error => "WebhookError",
+        }
+    }
+
+    fn outcome(self) -> &'static str {
+        match self {
+            Self::Outcome(outcome) => outcome.as_str(),
+            Self::Unauthorized => "unauthorized",
+            Self::BadRequest => "bad-request",
+            Self::Error => "error",
         }
     }
 }
@@ -175,32 +223,22 @@ impl WebhookMetric {
 mod tests {
     use super::*;
 
-    #[test]
-    fn documents_follow_the_embedded_metric_format() {
-        let m = Metrics::new(Some("SpartanSync".into()), "webhook");
-        let doc = m
-            .document(&[("WebhookApplied", 1.0, Unit::Count)], &[])
-            .unwrap();
-        let cw = &doc["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(cw["Namespace"], "SpartanSync");
-        assert_eq!(cw["Dimensions"], json!([["Function"]]));
-        assert_eq!(
-            cw["Metrics"][0],
-            json!({"Name": "WebhookApplied", "Unit": "Count"})
-        );
-        assert_eq!(doc["Function"], "webhook");
-        assert_eq!(doc["WebhookApplied"], 1.0);
-        assert!(doc["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
-    }
+    const ALL_DELIVERIES: [WebhookMetric; 7] = [
+        WebhookMetric::Outcome(EventOutcome::Applied),
+        WebhookMetric::Outcome(EventOutcome::Duplicate),
+        WebhookMetric::Outcome(EventOutcome::Stale),
+        WebhookMetric::Outcome(EventOutcome::Ignored),
+        WebhookMetric::Unauthorized,
+        WebhookMetric::BadRequest,
+        WebhookMetric::Error,
+    ];
 
-    #[test]
-    fn every_metric_emitted_is_one_the_dashboard_and_alarms_read() {
+    fn summary(status: RunStatus) -> SyncSummary {
         use crate::sync::{PushSummary, SyncMode};
-        let template = include_str!("../../infra/template.yaml");
-        let summary = SyncSummary {
+        SyncSummary {
             run_id: "r".into(),
             mode: SyncMode::Delta,
-            status: RunStatus::Partial,
+            status,
             resumed: false,
             fetched: 3,
             changed: 1,
@@ -221,40 +259,102 @@ mod tests {
             duration_ms: 120,
             push: Some(PushSummary::default()),
             error: None,
-        };
-        let mut names: Vec<&str> = run_values(&summary).iter().map(|(n, _, _)| *n).collect();
-        assert_eq!(
-            run_values(&summary)[7],
-            ("RunSucceeded", 1.0, Unit::Count),
-            "a partial run counts as success"
-        );
-        for outcome in [
-            EventOutcome::Applied,
-            EventOutcome::Duplicate,
-            EventOutcome::Stale,
-            EventOutcome::Ignored,
-        ] {
-            names.push(WebhookMetric::Outcome(outcome).name());
         }
-        names.extend([
-            WebhookMetric::Unauthorized.name(),
-            WebhookMetric::BadRequest.name(),
-            WebhookMetric::Error.name(),
-            "WebhookLatencyMs",
-        ]);
-        for name in names {
-            assert!(
-                template.contains(name),
-                "infra/template.yaml never reads the metric {name}"
+    }
+
+    fn on() -> Metrics {
+        Metrics::new(Some("SpartanSync".into()), "webhook")
+    }
+
+    #[test]
+    fn alarm_metrics_follow_the_embedded_metric_format() {
+        let doc = on()
+            .document(
+                WEBHOOK_EVENT,
+                &[("outcome", json!("unauthorized"))],
+                &[(WEBHOOK_UNAUTHORIZED, 1.0, Unit::Count)],
+            )
+            .unwrap();
+        let cw = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(cw["Namespace"], "SpartanSync");
+        assert_eq!(cw["Dimensions"], json!([["Function"]]));
+        assert_eq!(
+            cw["Metrics"],
+            json!([{"Name": "WebhookUnauthorized", "Unit": "Count"}])
+        );
+        assert_eq!(doc["Function"], "webhook");
+        assert_eq!(doc["event"], "webhook-delivery");
+        assert_eq!(doc["WebhookUnauthorized"], 1.0);
+        assert!(doc["_aws"]["Timestamp"].as_i64().unwrap() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn only_a_refused_signature_is_a_custom_metric() {
+        for outcome in ALL_DELIVERIES {
+            let (fields, alarm) = webhook_values(outcome, 3.5);
+            let doc = on().document(WEBHOOK_EVENT, &fields, &alarm).unwrap();
+            assert_eq!(doc[outcome.name()].as_f64(), Some(1.0), "{outcome:?}");
+            assert_eq!(doc["WebhookLatencyMs"], json!(3.5));
+            assert_eq!(
+                doc.get("_aws").is_some(),
+                outcome == WebhookMetric::Unauthorized,
+                "{outcome:?}"
             );
+        }
+        // a run's line is a log line, never a metric
+        let m = Metrics::new(Some("SpartanSync".into()), "delta-sync");
+        let mut fields = vec![("status", json!("partial"))];
+        fields.extend(run_values(&summary(RunStatus::Partial)));
+        let doc = m.document(SYNC_RUN_EVENT, &fields, &[]).unwrap();
+        assert!(doc.get("_aws").is_none());
+        assert_eq!(doc["event"], "sync-run");
+    }
+
+    #[test]
+    fn run_status_flags_are_exclusive() {
+        for status in [
+            RunStatus::Succeeded,
+            RunStatus::Partial,
+            RunStatus::Skipped,
+            RunStatus::Failed,
+        ] {
+            let values = run_values(&summary(status));
+            let flags: Vec<u64> = values
+                .iter()
+                .filter(|(n, _)| n.starts_with("Run") && *n != "RunDurationMs")
+                .map(|(_, v)| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(flags.len(), 4);
+            assert_eq!(flags.iter().sum::<u64>(), 1, "{status:?}");
         }
     }
 
     #[test]
-    fn no_namespace_no_metrics() {
+    fn every_value_logged_is_one_the_template_charts() {
+        let template = include_str!("../../infra/template.yaml");
+        let mut names: Vec<&str> = run_values(&summary(RunStatus::Partial))
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        names.extend(ALL_DELIVERIES.iter().map(|o| o.name()));
+        names.extend(["WebhookLatencyMs", SYNC_RUN_EVENT, WEBHOOK_EVENT]);
+        for name in names {
+            assert!(
+                template.contains(name),
+                "infra/template.yaml never reads {name}"
+            );
+        }
+        for refused in ["unauthorized", "bad-request", "error"] {
+            assert!(template.contains(&format!("'{refused}'")), "{refused}");
+        }
+        assert!(template.contains(&format!("MetricName: {WEBHOOK_UNAUTHORIZED}")));
+    }
+
+    #[test]
+    fn no_namespace_no_telemetry() {
         assert!(
             Metrics::new(None, "webhook")
-                .document(&[("X", 1.0, Unit::Count)], &[])
+                .document(WEBHOOK_EVENT, &[], &[("X", 1.0, Unit::Count)])
                 .is_none()
         );
     }
