@@ -12,8 +12,9 @@ How the stack gets deployed
    MOTO_CFN_UNSUPPORTED (checked exactly by a test, so a moto upgrade that adds one
    shows up). For them, this file does what CloudFormation would: it resolves their
    template properties (Ref, Fn::GetAtt, Fn::Sub, Fn::If, conditions) against the
-   deployed stack and creates them through the service APIs (moto implements all of
-   those APIs), so the property shapes are still validated by a service model.
+   deployed stack and creates them through the service APIs, so the property shapes are
+   still validated by a service model. moto has no Logs Insights query definitions: those
+   are validated against botocore's PutQueryDefinition input shape and not created.
 3. Some properties of supported types are dropped by moto's CloudFormation models
    (MOTO_CFN_IGNORED_PROPERTIES). Where a service API can set them, they are applied
    from the template through that API (the key policy; the table's TTL and point-in-time
@@ -35,6 +36,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.validate import ParamValidator
 from cfnlint.decode import decode
 from moto.server import ThreadedMotoServer
 
@@ -60,6 +62,7 @@ MOTO_CFN_UNSUPPORTED = frozenset(
         "AWS::CloudWatch::Alarm",
         "AWS::SNS::Subscription",
         "AWS::Lambda::EventInvokeConfig",
+        "AWS::Logs::QueryDefinition",
     }
 )
 
@@ -190,6 +193,7 @@ class Deployed:
         }
         self.params.update(parameters)
         self.secret_values: dict[str, str] = {}
+        self.query_definitions: dict[str, dict[str, Any]] = {}
         self.skipped = {
             logical
             for logical, res in template["Resources"].items()
@@ -312,6 +316,7 @@ class Deployed:
             "AWS::ApiGatewayV2::Stage",
             "AWS::Scheduler::Schedule",
             "AWS::CloudWatch::Alarm",
+            "AWS::Logs::QueryDefinition",
         ]
         self.apply_key_policies()
         resources = self.template["Resources"]
@@ -322,6 +327,7 @@ class Deployed:
                 self.physical[logical] = self.create(logical, rtype, self.props(logical))
         self.reapply_function_environments()
         self.apply_table_settings()
+        self.write_parameter_store_secrets()
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """Calls an API with template values coerced to the operation's input shape,
@@ -363,6 +369,14 @@ class Deployed:
         if rtype == "AWS::CloudWatch::Alarm":
             self.call("cloudwatch", "PutMetricAlarm", **p)
             return p["AlarmName"]
+        if rtype == "AWS::Logs::QueryDefinition":
+            # moto implements no query definitions: check the shape only.
+            model = self.aws("logs").meta.service_model.operation_model("PutQueryDefinition")
+            api = {k[0].lower() + k[1:]: v for k, v in p.items()}  # Name -> name, ...
+            report = ParamValidator().validate(api, model.input_shape)
+            assert not report.has_errors(), report.generate_report()
+            self.query_definitions[p["Name"]] = p
+            return p["Name"]
         raise NotImplementedError(rtype)
 
     def reapply_function_environments(self) -> None:
@@ -412,6 +426,21 @@ class Deployed:
                     PointInTimeRecoverySpecification=p["PointInTimeRecoverySpecification"],
                 )
 
+    def write_parameter_store_secrets(self) -> None:
+        """What make deploy (webhook secret) and make set-api-key (API key) do when the
+        secrets live in SSM Parameter Store: CloudFormation cannot create SecureStrings."""
+        if self.params["SecretStore"] != "ParameterStore":
+            return
+        ssm = self.aws("ssm")
+        for name, value in (
+            ("twenty-api-key", "test-api-key-" + "k" * 40),
+            ("webhook-secret", "test-webhook-secret-" + "s" * 30),
+        ):
+            ssm.put_parameter(
+                Name=f"/{self.stack_name}/{name}", Value=value, Type="SecureString"
+            )
+            self.secret_values[name] = value
+
     def outputs(self) -> dict[str, str]:
         return {
             name: self.resolve(spec["Value"])
@@ -455,3 +484,23 @@ def stack(aws, template, code_bucket) -> Deployed:
 @pytest.fixture(scope="session")
 def stack_without_email(aws, template, code_bucket) -> Deployed:
     return deploy(aws, template, "spartan-quiet", dict(BASE_PARAMETERS))
+
+
+# Every option with a monthly fee turned on, and the optional reservation.
+PAID_OPTIONS = {
+    "SecretStore": "SecretsManager",
+    "EncryptionKey": "CustomerManaged",
+    "CloudWatchDashboard": "Enabled",
+    "DeltaSyncReservedConcurrency": "1",
+    "Tracing": "Active",
+}
+
+
+@pytest.fixture(scope="session")
+def stack_paid(aws, template, code_bucket) -> Deployed:
+    return deploy(
+        aws,
+        template,
+        "spartan-paid",
+        {**BASE_PARAMETERS, **PAID_OPTIONS, "AlarmEmail": "ops@example.com"},
+    )
