@@ -267,3 +267,66 @@ impl Mirror for MemoryMirror {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RemoteRecord;
+    use crate::store::WriteOrigin;
+    use serde_json::json;
+
+    fn item(n: u8) -> (LeadId, LeadItem) {
+        let id = LeadId::parse(&format!("73affd6e-2319-4ad1-82d8-f8eb9312a2{n:02}")).unwrap();
+        let v = json!({"id": id.to_string(), "updatedAt": "2026-01-01T00:00:00.000Z"});
+        let r = RemoteRecord::from_fields(v.as_object().cloned().unwrap()).unwrap();
+        (id, LeadItem::from_remote(&r, WriteOrigin::Sync, Timestamp::now()))
+    }
+
+    /// Issue #13, item 7: the lead count moves in the same write as the lead, so no
+    /// crash between two writes can leave it wrong; a write that does not land moves
+    /// nothing.
+    #[tokio::test]
+    async fn the_lead_count_moves_with_the_lead_and_only_then() {
+        let m = MemoryMirror::new();
+        let (a, ia) = item(1);
+        let (b, ib) = item(2);
+        let writes = [
+            LeadWrite::replace(&a, None, Some(ia.clone())),
+            LeadWrite::replace(&b, None, Some(ib)),
+        ];
+        assert_eq!(m.write_leads(&writes).await.unwrap(), vec![true, true]);
+        // The same inserts again: both expectations fail, the count stays.
+        assert_eq!(m.write_leads(&writes).await.unwrap(), vec![false, false]);
+        assert_eq!(m.load_state().await.unwrap().lead_count, 2);
+        let gone = LeadWrite::replace(&a, Some(&ia), None);
+        assert_eq!(gone.live_delta, -1);
+        assert_eq!(m.write_leads(&[gone]).await.unwrap(), vec![true]);
+        assert_eq!(m.load_state().await.unwrap().lead_count, 1);
+    }
+
+    /// Issue #13, item 8: a run whose lease lapsed and was taken over can no longer
+    /// write its checkpoint or its record.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_lost_its_lease_cannot_write_the_state() {
+        let _clock = crate::domain::clock::simulate(1_800_000_000_000);
+        let m = MemoryMirror::new();
+        let ttl = Duration::from_secs(60);
+        assert!(m.acquire_lease("old", ttl).await.unwrap().is_ok());
+        let cp = Checkpoint {
+            full: true,
+            since: None,
+            cursor: Some("c".into()),
+            generation: Some(1),
+            pass_started_at: Timestamp::now(),
+            newest_seen: None,
+            pages: 1,
+            fetched: 1,
+        };
+        assert!(m.save_checkpoint("old", &cp).await.unwrap());
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert!(m.acquire_lease("new", ttl).await.unwrap().is_ok());
+        assert!(!m.save_checkpoint("old", &cp).await.unwrap());
+        assert!(!m.record_run("old", &RunRecord::default()).await.unwrap());
+        assert!(m.record_run("new", &RunRecord::default()).await.unwrap());
+    }
+}
