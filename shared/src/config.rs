@@ -106,12 +106,13 @@ async fn environment_with_secrets() -> Result<HashMap<String, String>, ConfigErr
             (!id.is_empty()).then(|| (var, store, id.to_string()))
         });
         if let Some((var, store, id)) = reference {
-            let value = crate::secrets::fetch(store, &id)
-                .await
-                .map_err(|e| ConfigError::Secret {
-                    name: var,
-                    reason: e.to_string(),
-                })?;
+            let value =
+                crate::secrets::fetch(store, &id)
+                    .await
+                    .map_err(|e| ConfigError::Secret {
+                        name: var,
+                        reason: e.to_string(),
+                    })?;
             vars.insert(name.to_string(), value);
         }
     }

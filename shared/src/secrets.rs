@@ -49,13 +49,15 @@ pub async fn fetch(store: SecretStore, id: &str) -> Result<String, SecretError> 
             .map_err(|e| fail(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string()))?
             .parameter
             .and_then(|p| p.value),
-        SecretStore::SecretsManager => aws_sdk_secretsmanager::Client::new(&config)
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?
-            .secret_string,
+        SecretStore::SecretsManager => {
+            aws_sdk_secretsmanager::Client::new(&config)
+                .get_secret_value()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?
+                .secret_string
+        }
     };
     value.ok_or_else(|| fail("it has no string value".into()))
 }

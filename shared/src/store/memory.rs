@@ -279,7 +279,10 @@ mod tests {
         let id = LeadId::parse(&format!("73affd6e-2319-4ad1-82d8-f8eb9312a2{n:02}")).unwrap();
         let v = json!({"id": id.to_string(), "updatedAt": "2026-01-01T00:00:00.000Z"});
         let r = RemoteRecord::from_fields(v.as_object().cloned().unwrap()).unwrap();
-        (id, LeadItem::from_remote(&r, WriteOrigin::Sync, Timestamp::now()))
+        (
+            id,
+            LeadItem::from_remote(&r, WriteOrigin::Sync, Timestamp::now()),
+        )
     }
 
     /// Issue #13, item 7: the lead count moves in the same write as the lead, so no

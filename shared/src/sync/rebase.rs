@@ -157,18 +157,28 @@ mod create_tests {
 
     fn lead() -> LeadItem {
         let id = crate::domain::LeadId::parse("73affd6e-2319-4ad1-82d8-f8eb9312a232").unwrap();
-        created(&id, json!({"name": "A"}).as_object().cloned().unwrap(), Timestamp::now())
+        created(
+            &id,
+            json!({"name": "A"}).as_object().cloned().unwrap(),
+            Timestamp::now(),
+        )
     }
 
     /// Issue #13, item 2: a create retried after "duplicate entry" merges against what
     /// the FIRST POST sent, not against Twenty's current record.
     #[test]
     fn a_retried_create_keeps_the_first_post_as_its_base() {
-        let first = json!({"id": "x", "name": "A"}).as_object().cloned().unwrap();
+        let first = json!({"id": "x", "name": "A"})
+            .as_object()
+            .cloned()
+            .unwrap();
         let once = attempted(&lead(), &first);
         let mut edited = once.clone();
         edited.fields.insert("name".into(), json!("B"));
-        let second = json!({"id": "x", "name": "B"}).as_object().cloned().unwrap();
+        let second = json!({"id": "x", "name": "B"})
+            .as_object()
+            .cloned()
+            .unwrap();
         let twice = attempted(&edited, &second);
         assert_eq!(twice.local.base.as_ref(), Some(&first));
         assert_eq!(twice.local.push_attempts, 2);
@@ -180,7 +190,10 @@ mod create_tests {
     #[test]
     fn a_local_delete_cannot_race_a_create_being_pushed() {
         let l = lead();
-        assert_eq!(deleted(Some(&l), None, Timestamp::now()).unwrap(), Deletion::Remove);
+        assert_eq!(
+            deleted(Some(&l), None, Timestamp::now()).unwrap(),
+            Deletion::Remove
+        );
         let sent = attempted(&l, &Map::new());
         assert_ne!(sent.rev, l.rev, "the attempt is a new revision");
         assert!(matches!(
