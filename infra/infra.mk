@@ -20,7 +20,7 @@ CHECKOV_PIN := checkov==3.3.30
 PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: infra-check infra-tools checkov-tool lambda-tools package deploy deploy-code \
-	set-api-key register-webhook rotate-webhook-secret sync-now full-sync logs
+	set-api-key register-webhook rotate-webhook-secret sync-now full-sync logs smoke
 
 infra-check: infra-tools checkov-tool ## lint, scan and test the CloudFormation template (cfn-lint, checkov, shellcheck, moto deploy)
 	cfn-lint infra/template.yaml
@@ -52,19 +52,22 @@ lambda-tools:
 package: lambda-tools ## build the Lambda zips (cargo lambda, release, arm64) into target/lambda/<fn>/bootstrap.zip
 	@infra/scripts/package.sh
 
-deploy: infra-tools lambda-tools ## package and deploy the stack (AWS_REGION; TWENTY_API_URL on the first deploy; STACK_NAME)
+deploy: infra-tools lambda-tools ## package, preview the change set, deploy the stack (AWS_REGION; TWENTY_API_URL the first time; YES=1)
 	@infra/scripts/deploy.sh
 
-deploy-code: infra-tools lambda-tools ## push new function code only, with cargo lambda deploy (FN="webhook" to pick)
+deploy-code: infra-tools lambda-tools ## ship the packaged zips through the stack, code only (FN="webhook" to pick; YES=1)
 	@infra/scripts/deploy-code.sh
 
-set-api-key: infra-tools ## store the Twenty API key in Secrets Manager (hidden prompt, or stdin)
+smoke: infra-tools ## check the deployed stack end to end: signed webhook delivery and SigV4 GET /leads, PASS/FAIL
+	@infra/scripts/smoke.sh
+
+set-api-key: infra-tools ## store the Twenty API key in Parameter Store (or Secrets Manager) (hidden prompt, or stdin)
 	@infra/scripts/set-api-key.sh
 
 register-webhook: infra-tools ## register the stack's webhook URL and secret with Twenty (idempotent)
 	@infra/scripts/register-webhook.sh
 
-rotate-webhook-secret: infra-tools ## new webhook secret in Secrets Manager and in Twenty
+rotate-webhook-secret: infra-tools ## new webhook secret in the stack and in Twenty
 	@infra/scripts/rotate-webhook-secret.sh
 
 sync-now: infra-tools ## run a delta sync in AWS now and print its summary

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # make deploy: package -> artifacts bucket -> upload zips under content-hash keys ->
-# aws cloudformation deploy -> tell whether the API key still needs setting -> outputs.
+# change set -> preview, confirm -> execute -> webhook secret (Parameter Store, first time)
+# -> tell whether the API key still needs setting -> outputs.
+#
+# The functions run exactly the zips `make package` built: the stack points at them by
+# content hash, and nothing else ever replaces a function's code (make deploy-code is the
+# same path for the code alone).
 #
 #   STACK_NAME        stack name (default spartan-sync)
 #   AWS_REGION        region (required unless the CLI profile has one)
 #   TWENTY_API_URL    e.g. https://api.twenty.com (required on the first deploy; later
 #                     deploys keep the stack's value unless you set it)
 # Optional stack parameters (unset = the template default, or the stack's current value):
-#   TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY WATERMARK_LAG_ALARM_SECONDS
-#   ALARM_EMAIL LOG_RETENTION_DAYS METRICS_NAMESPACE TRACING (Active|PassThrough)
+#   TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY ALARM_EMAIL LOG_RETENTION_DAYS
+#   METRICS_NAMESPACE TRACING (Active|PassThrough) DELTA_SYNC_RESERVED_CONCURRENCY (0|1)
+#   Options with a monthly fee: SECRET_STORE (ParameterStore|SecretsManager)
+#   ENCRYPTION_KEY (AwsManaged|CustomerManaged) DASHBOARD (Disabled|Enabled)
 #   SKIP_PACKAGE=1    deploy the zips already in target/lambda without rebuilding
+#   YES=1             apply the change set without asking (needed without a terminal)
 #   ARTIFACTS_BUCKET  S3 bucket for the zips (default <stack>-artifacts-<account>-<region>)
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -19,6 +27,11 @@ cd "$ROOT"
 require_aws
 status="$(stack_status)"
 case "$status" in
+  REVIEW_IN_PROGRESS)
+    # a first deploy whose preview was declined: an empty stack, remove it and start over
+    aws cloudformation delete-stack --stack-name "$STACK_NAME"
+    aws cloudformation wait stack-delete-complete --stack-name "$STACK_NAME"
+    status=NONE ;;
   ROLLBACK_COMPLETE)
     die "stack $STACK_NAME is in ROLLBACK_COMPLETE (its first create failed; see the Events tab for why). Delete it, then deploy again: aws cloudformation delete-stack --stack-name $STACK_NAME --region $AWS_REGION" ;;
   NONE | *_COMPLETE) ;;
@@ -95,37 +108,69 @@ add_override TWENTY_API_URL TwentyApiUrl
 add_override TWENTY_OBJECT TwentyObject
 add_override SYNC_LOOKBACK_SECONDS SyncLookbackSeconds
 add_override CONFLICT_POLICY ConflictPolicy
-add_override WATERMARK_LAG_ALARM_SECONDS WatermarkLagAlarmSeconds
+add_override DELTA_SYNC_RESERVED_CONCURRENCY DeltaSyncReservedConcurrency
 add_override ALARM_EMAIL AlarmEmail
 add_override LOG_RETENTION_DAYS LogRetentionDays
 add_override METRICS_NAMESPACE MetricsNamespace
 add_override TRACING Tracing
+add_override SECRET_STORE SecretStore
+add_override ENCRYPTION_KEY EncryptionKey
+add_override DASHBOARD CloudWatchDashboard
 
-# -- deploy ---------------------------------------------------------------------
-say "deploying stack $STACK_NAME to $AWS_REGION"
+# -- preview, then deploy ----------------------------------------------------------
+say "preparing a change set for stack $STACK_NAME in $AWS_REGION"
 # --s3-bucket: the template is larger than CloudFormation's 51,200-byte inline limit.
-aws cloudformation deploy \
+if ! out="$(aws cloudformation deploy \
   --stack-name "$STACK_NAME" \
   --template-file infra/template.yaml \
   --s3-bucket "$BUCKET" --s3-prefix templates \
   --capabilities CAPABILITY_NAMED_IAM \
+  --no-execute-changeset \
   --no-fail-on-empty-changeset \
   --tags project=spartan-sync \
-  --parameter-overrides "${overrides[@]}"
+  --parameter-overrides "${overrides[@]}" 2>&1)"; then
+  printf '%s\n' "$out" >&2
+  die "the change set could not be created"
+fi
+arn="$(grep -o 'arn:aws[a-z-]*:cloudformation:[^ ]*:changeSet/[^ ]*' <<<"$out" | head -n1 || true)"
+rc=3
+if [ -n "$arn" ]; then
+  rc=0
+  confirm_change_set "$arn" || rc=$?
+fi
+if [ "$rc" = 3 ]; then
+  say "no changes: the stack already runs these zips with these settings"
+else
+  kind=update
+  if [ "$status" = NONE ]; then kind=create; fi
+  execute_change_set "$arn" "$kind"
+fi
+
+# -- the webhook secret, in Parameter Store: made here once (CloudFormation cannot) --
+if [ "$(secret_store)" = ParameterStore ]; then
+  ref="$(secret_ref webhook-secret)"
+  if ! aws ssm describe-parameters --parameter-filters "Key=Name,Values=$ref" \
+    --query 'length(Parameters)' --output text | grep -qx 1; then
+    make_private_tmp
+    random_secret_to "$PRIVATE_TMP/webhook-secret"
+    store_secret webhook-secret "$PRIVATE_TMP/webhook-secret"
+    say "stored a new random webhook secret in $ref (make register-webhook gives it to Twenty)"
+  fi
+fi
 
 # -- what is left to do ---------------------------------------------------------
-api_key_arn="$(stack_output TwentyApiKeySecretArn)"
 echo
-if api_key_is_placeholder "$api_key_arn"; then
+if ! api_key_is_set; then
   cat >&2 <<EOF
-The Twenty API key is not set yet (the secret holds a random placeholder, so delta-sync
-runs fail with 401 until then). Next steps:
+The Twenty API key is not set yet (delta-sync runs fail until then, and the sync-failing
+alarm fires after 30 minutes). Next steps:
   make set-api-key        # paste the key from Twenty: Settings -> APIs & Webhooks
   make register-webhook   # tell Twenty where to send changes
   make full-sync          # first complete copy
+  make smoke              # check the deployed stack end to end
 EOF
 else
-  say "the Twenty API key is set; if the webhook is not registered yet: make register-webhook"
+  say "the Twenty API key is set; if the webhook is not registered yet: make register-webhook; then: make smoke"
 fi
 echo
 aws cloudformation describe-stacks --stack-name "$STACK_NAME" \

@@ -20,7 +20,7 @@ require_stack
 make_private_tmp
 fn="$(stack_output DeltaSyncFunctionName)"
 [ -n "$fn" ] || die "stack $STACK_NAME has no DeltaSyncFunctionName output"
-if api_key_is_placeholder "$(stack_output TwentyApiKeySecretArn)"; then
+if ! api_key_is_set; then
   die "the Twenty API key is not set yet: run make set-api-key first"
 fi
 

@@ -68,13 +68,156 @@ stack_parameter() {
     | sed 's/^None$//'
 }
 
-# The API key secret still holds the random placeholder CloudFormation put there when
-# it has a single version: every `make set-api-key` adds one. No value is read.
-api_key_is_placeholder() {
-  local arn="$1" versions
-  versions="$(aws secretsmanager list-secret-version-ids --secret-id "$arn" \
-    --query 'length(Versions)' --output text)"
-  [ "$versions" = "1" ]
+# -- the two secrets, wherever the stack keeps them ---------------------------------
+# SecretStore=ParameterStore (default): SSM SecureString parameters /<stack>/twenty-api-key
+# and /<stack>/webhook-secret, encrypted with aws/ssm, or with the stack's key when
+# EncryptionKey=CustomerManaged. SecretStore=SecretsManager: the stack's two secrets.
+# KIND is api-key or webhook-secret. Nothing here prints a secret unless asked to
+# (secret_value), and values travel through files in PRIVATE_TMP, never command lines.
+
+secret_store() {
+  local store
+  store="$(stack_output SecretStore)"
+  if [ -z "$store" ]; then # a stack from before the option: it had Secrets Manager
+    store=SecretsManager
+  fi
+  printf '%s' "$store"
+}
+
+# secret_ref KIND -> the parameter name or the secret ARN
+secret_ref() {
+  local kind="$1"
+  if [ "$(secret_store)" = SecretsManager ]; then
+    case "$kind" in
+      api-key) stack_output TwentyApiKeySecretArn ;;
+      webhook-secret) stack_output WebhookSecretArn ;;
+    esac
+  else
+    case "$kind" in
+      api-key) stack_output TwentyApiKeyParameter ;;
+      webhook-secret) stack_output WebhookSecretParameter ;;
+    esac
+  fi
+}
+
+# secret_value KIND -> the value on stdout (capture it into a private file)
+secret_value() {
+  local ref
+  ref="$(secret_ref "$1")"
+  [ -n "$ref" ] || die "stack $STACK_NAME has no reference to its $1; deploy it first (make deploy)"
+  if [ "$(secret_store)" = SecretsManager ]; then
+    aws secretsmanager get-secret-value --secret-id "$ref" --query SecretString --output text
+  else
+    aws ssm get-parameter --name "$ref" --with-decryption --query Parameter.Value --output text
+  fi
+}
+
+# store_secret KIND FILE: stores the file's content (no trailing newline) as the secret
+store_secret() {
+  local kind="$1" file="$2" ref key
+  ref="$(secret_ref "$kind")"
+  [ -n "$ref" ] || die "stack $STACK_NAME has no reference to its $kind; deploy it first (make deploy)"
+  if [ "$(secret_store)" = SecretsManager ]; then
+    aws secretsmanager put-secret-value --secret-id "$ref" --secret-string "file://$file" >/dev/null
+  else
+    key="$(stack_output DataKeyArn)"
+    local args=(--name "$ref" --type SecureString --overwrite --value "file://$file"
+      --description "Spartan Sync ($STACK_NAME): $kind")
+    if [ -n "$key" ]; then args+=(--key-id "$key"); fi
+    aws ssm put-parameter "${args[@]}" >/dev/null
+  fi
+}
+
+# api_key_is_set: make set-api-key has stored a key. In Parameter Store the parameter
+# exists only then; a Secrets Manager secret starts with a random placeholder (one
+# version) and every make set-api-key adds a version. No value is read.
+api_key_is_set() {
+  local ref versions
+  ref="$(secret_ref api-key)"
+  [ -n "$ref" ] || return 1
+  if [ "$(secret_store)" = SecretsManager ]; then
+    versions="$(aws secretsmanager list-secret-version-ids --secret-id "$ref" \
+      --query 'length(Versions)' --output text)"
+    [ "$versions" != "1" ]
+  else
+    aws ssm describe-parameters --parameter-filters "Key=Name,Values=$ref" \
+      --query 'length(Parameters)' --output text | grep -qx 1
+  fi
+}
+
+# A new random secret (48 letters and digits) into FILE, made locally.
+random_secret_to() {
+  python3 -c 'import secrets, string, sys; a = string.ascii_letters + string.digits; sys.stdout.write("".join(secrets.choice(a) for _ in range(48)))' >"$1"
+}
+
+# -- change sets: every stack update is previewed before it runs ---------------------
+# show_change_set ARN: prints what the change set would do, one line a resource, and
+# warns about replacements and removals. Returns 3 when it contains no change.
+show_change_set() {
+  aws cloudformation describe-change-set --change-set-name "$1" --output json \
+    | python3 -c '
+import json, sys
+cs = json.load(sys.stdin)
+changes = [c["ResourceChange"] for c in cs.get("Changes", [])]
+if not changes:
+    sys.exit(3)
+name, stack = cs.get("ChangeSetName"), cs.get("StackName")
+print(f"Change set {name} for stack {stack}:")
+risky = []
+for c in changes:
+    action, logical, rtype = c["Action"], c["LogicalResourceId"], c["ResourceType"]
+    what = ""
+    if action == "Modify":
+        props = sorted({d["Target"].get("Name") or d["Target"]["Attribute"] for d in c.get("Details", [])})
+        what = " (" + ", ".join(p for p in props if p) + ")" if props else ""
+        if c.get("Replacement") in ("True", "Conditional"):
+            what += "  REPLACEMENT" if c["Replacement"] == "True" else "  may be replaced"
+            risky.append(logical)
+    if action == "Remove":
+        risky.append(logical)
+    print(f"  {action:7} {logical:32} {rtype}{what}")
+if risky:
+    print("  careful: " + ", ".join(risky) + " would be replaced or removed"
+          " (the table and the KMS key are retained, never deleted)")
+'
+}
+
+# confirm_change_set ARN: shows it and asks, unless YES=1. Returns 3 when empty.
+confirm_change_set() {
+  local arn="$1" rc=0
+  show_change_set "$arn" || rc=$?
+  if [ "$rc" = 3 ]; then
+    aws cloudformation delete-change-set --change-set-name "$arn" >/dev/null 2>&1 || true
+    return 3
+  fi
+  [ "$rc" = 0 ] || die "could not read change set $arn"
+  if [ "${YES:-0}" = 1 ]; then
+    return 0
+  fi
+  if [ ! -t 0 ]; then
+    aws cloudformation delete-change-set --change-set-name "$arn" >/dev/null 2>&1 || true
+    die "not applied: no terminal to ask on. Re-run with YES=1 to apply without asking."
+  fi
+  local answer
+  read -r -p "Apply these changes to $STACK_NAME? [y/N] " answer
+  if [[ ! "$answer" =~ ^[Yy] ]]; then
+    aws cloudformation delete-change-set --change-set-name "$arn" >/dev/null 2>&1 || true
+    die "not applied; nothing changed"
+  fi
+}
+
+# execute_change_set ARN create|update: runs it and waits; on failure prints why.
+execute_change_set() {
+  local arn="$1" kind="$2"
+  aws cloudformation execute-change-set --change-set-name "$arn"
+  say "waiting for the stack ($kind)"
+  if ! aws cloudformation wait "stack-$kind-complete" --stack-name "$STACK_NAME"; then
+    # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
+    aws cloudformation describe-stack-events --stack-name "$STACK_NAME" --max-items 40 \
+      --query 'StackEvents[?contains(ResourceStatus, `FAILED`)].[LogicalResourceId,ResourceStatusReason]' \
+      --output text >&2 || true
+    die "the stack $kind failed; the first FAILED events are above"
+  fi
 }
 
 # Sets PRIVATE_TMP to a private (0700) temp dir that is removed when the script exits;

@@ -3,7 +3,8 @@
 # stack's webhook secret. Idempotent: when Twenty already has a webhook for this URL it
 # is left alone (ROTATE=1 instead gives it the current secret, see rotate-webhook-secret.sh).
 #
-# Reads: the WebhookUrl output, the webhook secret and the API key from Secrets Manager,
+# Reads: the WebhookUrl output, the webhook secret and the API key (Parameter Store or
+# Secrets Manager, wherever the stack keeps them),
 # the TwentyApiUrl / TwentyObject stack parameters. TWENTY_OBJECT_SINGULAR overrides the
 # singular name used in the operations (normally looked up in Twenty's metadata).
 # Prints neither the secret nor the key.
@@ -19,15 +20,13 @@ make_private_tmp
 webhook_url="$(stack_output WebhookUrl)"
 api_url="${TWENTY_API_URL:-$(stack_parameter TwentyApiUrl)}"
 object="$(stack_parameter TwentyObject)"
-key_arn="$(stack_output TwentyApiKeySecretArn)"
-secret_arn="$(stack_output WebhookSecretArn)"
-[ -n "$webhook_url" ] && [ -n "$key_arn" ] && [ -n "$secret_arn" ] \
-  || die "stack $STACK_NAME lacks the WebhookUrl / *SecretArn outputs; deploy it first (make deploy)"
+[ -n "$webhook_url" ] && [ -n "$(secret_ref webhook-secret)" ] \
+  || die "stack $STACK_NAME lacks the WebhookUrl output or its webhook secret; deploy it first (make deploy)"
 
-if api_key_is_placeholder "$key_arn"; then
+if ! api_key_is_set; then
   die "the Twenty API key is not set yet: run make set-api-key first"
 fi
-TWENTY_API_KEY="$(aws secretsmanager get-secret-value --secret-id "$key_arn" --query SecretString --output text)"
+TWENTY_API_KEY="$(secret_value api-key)"
 export TWENTY_API_KEY
 
 # -- the object's singular name, for the operations ("lead.*") --------------------
@@ -86,8 +85,7 @@ if [ -n "$existing_id" ] && [ "${ROTATE:-0}" != 1 ]; then
 fi
 
 # -- the request body holds the secret: build it in the private dir ---------------
-aws secretsmanager get-secret-value --secret-id "$secret_arn" --query SecretString --output text \
-  >"$PRIVATE_TMP/secret"
+secret_value webhook-secret >"$PRIVATE_TMP/secret"
 python3 - "$PRIVATE_TMP/secret" "$webhook_url" "$singular" "$PRIVATE_TMP/body.json" "$existing_id" <<'PY'
 import json, sys
 secret_file, url, singular, out, existing = sys.argv[1:6]

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# make set-api-key: stores the Twenty API key in the stack's Secrets Manager secret.
+# make set-api-key: stores the Twenty API key where the stack keeps it: the SSM
+# SecureString parameter /<stack>/twenty-api-key (default), or the stack's Secrets
+# Manager secret (SecretStore=SecretsManager).
 #   interactive:  make set-api-key              (hidden prompt)
 #   scripted:     make set-api-key < key.txt    (or: printf %s "$KEY" | make set-api-key)
 # Before storing, the key is tried against Twenty (GET /rest/<object>?limit=1);
@@ -41,12 +43,11 @@ if [ "${SKIP_VERIFY:-0}" != 1 ]; then
   esac
 fi
 
-secret_arn="$(stack_output TwentyApiKeySecretArn)"
-[ -n "$secret_arn" ] || die "the stack has no TwentyApiKeySecretArn output; is $STACK_NAME a Spartan Sync stack?"
+ref="$(secret_ref api-key)"
+[ -n "$ref" ] || die "the stack has no reference to its API key; is $STACK_NAME a Spartan Sync stack?"
 printf '%s' "$TWENTY_API_KEY" >"$PRIVATE_TMP/key"
-aws secretsmanager put-secret-value --secret-id "$secret_arn" \
-  --secret-string "file://$PRIVATE_TMP/key" >/dev/null
-say "stored the API key in $secret_arn"
+store_secret api-key "$PRIVATE_TMP/key"
+say "stored the API key in $ref ($(secret_store))"
 
 fn="$(stack_output DeltaSyncFunctionName)"
 refresh_function "$fn"
