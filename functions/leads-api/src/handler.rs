@@ -114,7 +114,7 @@ async fn respond(
         Route::GetLead(id) => {
             let id = lead_id(&id)?;
             let lead = store
-                .load_lead(&id)
+                .get_lead(&id)
                 .await?
                 .filter(|l| l.local.pending != Some(spartan_sync::store::PendingKind::Delete));
             let lead =

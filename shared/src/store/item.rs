@@ -205,6 +205,16 @@ impl LeadItem {
         self.local.pending.is_some()
     }
 
+    /// What the hard-delete sweep decides on, as its index query projects it.
+    pub fn sweep_entry(&self, id: &LeadId) -> super::SweepEntry {
+        super::SweepEntry {
+            id: id.clone(),
+            generation: self.generation,
+            synced_at: self.synced_at,
+            pending: self.is_pending(),
+        }
+    }
+
     /// The leads API's ETag: the local version and the remote version together, so a
     /// change from either side invalidates what a client read.
     pub fn etag(&self) -> String {

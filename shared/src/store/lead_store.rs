@@ -61,11 +61,6 @@ impl DynamoLeadStore {
         }
     }
 
-    /// Same as [`Self::get_lead`]: a lead with its local bookkeeping.
-    pub async fn load_lead(&self, id: &LeadId) -> Result<Option<StoredLead>, StoreError> {
-        self.get_lead(id).await
-    }
-
     /// Every live lead item (a full scan: for tests and tools, not hot paths).
     pub async fn scan_leads(&self) -> Result<Vec<StoredLead>, StoreError> {
         let items: Vec<HashMap<String, AttributeValue>> = self

@@ -145,12 +145,7 @@ impl Mirror for MemoryMirror {
             .filter(|(id, _)| start.as_ref().is_none_or(|s| *id > s))
             .filter(|(_, i)| i.is_live())
             .take(SWEEP_PAGE)
-            .map(|(id, i)| SweepEntry {
-                id: id.clone(),
-                generation: i.generation,
-                synced_at: i.synced_at,
-                pending: i.is_pending(),
-            })
+            .map(|(id, i)| i.sweep_entry(id))
             .collect();
         let next = (entries.len() == SWEEP_PAGE)
             .then(|| entries.last().map(|e| e.id.to_string()))

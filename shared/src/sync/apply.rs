@@ -4,13 +4,10 @@
 
 use std::collections::HashSet;
 
+use super::rewrite::{Step, rewrite};
 use super::rules::{self, Applied, Context};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
 use crate::store::{LeadWrite, Mirror, StoreError};
-
-/// How often a write that lost a race is decided again before giving up. Every lost
-/// race means another writer's write landed, so N concurrent writers need at most N.
-const ATTEMPTS: usize = 64;
 
 /// Counts of one batch of writes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -96,21 +93,13 @@ pub async fn apply_one<M: Mirror>(
     record: &RemoteRecord,
     ctx: &Context,
 ) -> Result<Applied, StoreError> {
-    for _ in 0..ATTEMPTS {
-        let current = mirror.read_lead(record.id()).await?;
-        let (applied, item) = rules::on_remote(current.as_ref(), record, ctx);
-        let Some(item) = item else {
-            return Ok(applied);
-        };
-        let write = LeadWrite::replace(record.id(), current.as_ref(), Some(item));
-        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
-            return Ok(applied);
-        }
-    }
-    Err(StoreError::Contended {
-        key: record.id().to_string(),
-        attempts: ATTEMPTS,
+    rewrite(mirror, record.id(), |current| {
+        Ok(match rules::on_remote(current, record, ctx) {
+            (applied, None) => Step::Done(applied),
+            (applied, next) => Step::write(next, applied),
+        })
     })
+    .await
 }
 
 /// A hard delete in Twenty (`<object>.destroyed`).
@@ -118,23 +107,19 @@ pub async fn destroy_one<M: Mirror>(
     mirror: &M,
     record: &RemoteRecord,
 ) -> Result<Applied, StoreError> {
-    for _ in 0..ATTEMPTS {
-        let current = mirror.read_lead(record.id()).await?;
-        let (applied, item, conflicts) =
-            rules::on_destroyed(current.as_ref(), record, Timestamp::now());
-        let Some(item) = item else {
-            return Ok(applied);
-        };
-        let write =
-            LeadWrite::replace(record.id(), current.as_ref(), Some(item)).with_conflicts(conflicts);
-        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
-            return Ok(applied);
-        }
-    }
-    Err(StoreError::Contended {
-        key: record.id().to_string(),
-        attempts: ATTEMPTS,
+    rewrite(mirror, record.id(), |current| {
+        Ok(
+            match rules::on_destroyed(current, record, Timestamp::now()) {
+                (applied, None, _) => Step::Done(applied),
+                (applied, next, conflicts) => Step::Write {
+                    next: next.map(Box::new),
+                    conflicts,
+                    then: applied,
+                },
+            },
+        )
     })
+    .await
 }
 
 /// The end of full pass `generation`: every live lead the pass did not see is gone
@@ -162,12 +147,7 @@ pub async fn sweep<M: Mirror>(
                 .iter()
                 .filter_map(|id| {
                     let cur = stored.get(*id)?;
-                    let entry = crate::store::SweepEntry {
-                        id: (*id).clone(),
-                        generation: cur.generation,
-                        synced_at: cur.synced_at,
-                        pending: cur.is_pending(),
-                    };
+                    let entry = cur.sweep_entry(id);
                     (cur.is_live() && rules::unseen(&entry, generation, pass_started_at)).then(
                         || {
                             let tomb = rules::tombstone(

@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::rewrite::{Step, rewrite};
 use crate::domain::{LeadId, Timestamp};
 use crate::store::{
     LeadItem, LeadWrite, LocalState, Mirror, PendingKind, StoreError, StoredLead, WriteOrigin,
@@ -166,9 +167,6 @@ fn view(item: LeadItem) -> Result<StoredLead, LocalEditError> {
         .map_err(|reason| LocalEditError::Store(StoreError::Corrupt { key, reason }))
 }
 
-/// How often a write that lost a race is decided again before giving up.
-const ATTEMPTS: usize = 5;
-
 pub async fn create(
     mirror: &impl Mirror,
     id: &LeadId,
@@ -182,6 +180,14 @@ pub async fn create(
     }
 }
 
+/// A lead that kept changing under every attempt is the caller's to retry.
+fn busy(e: LocalEditError) -> LocalEditError {
+    match e {
+        LocalEditError::Store(StoreError::Contended { .. }) => LocalEditError::Busy,
+        other => other,
+    }
+}
+
 /// `if_match` guards against lost updates: the edit lands only on that version.
 /// Without it, a write that lost a race is simply decided again on the new state.
 pub async fn update(
@@ -190,17 +196,16 @@ pub async fn update(
     patch: &Map<String, Value>,
     if_match: Option<&str>,
 ) -> Result<StoredLead, LocalEditError> {
-    for _ in 0..ATTEMPTS {
-        let cur = mirror.read_lead(id).await?;
-        let Some(item) = updated(cur.as_ref(), patch, if_match, Timestamp::now())? else {
-            return cur.map_or(Err(LocalEditError::NotFound), view);
-        };
-        let write = LeadWrite::replace(id, cur.as_ref(), Some(item.clone()));
-        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
-            return view(item);
-        }
-    }
-    Err(LocalEditError::Busy)
+    let item = rewrite(mirror, id, |cur| {
+        Ok(match updated(cur, patch, if_match, Timestamp::now())? {
+            // Nothing changes: the lead as it is (`updated` checked it is live).
+            None => Step::Done(cur.cloned()),
+            Some(item) => Step::write(Some(item.clone()), Some(item)),
+        })
+    })
+    .await
+    .map_err(busy)?;
+    item.map_or(Err(LocalEditError::NotFound), view)
 }
 
 pub async fn delete(
@@ -208,18 +213,14 @@ pub async fn delete(
     id: &LeadId,
     if_match: Option<&str>,
 ) -> Result<(), LocalEditError> {
-    for _ in 0..ATTEMPTS {
-        let cur = mirror.read_lead(id).await?;
-        let next = match deleted(cur.as_ref(), if_match, Timestamp::now())? {
-            Deletion::Remove => None,
-            Deletion::Mark(item) => Some(*item),
-        };
-        let write = LeadWrite::replace(id, cur.as_ref(), next);
-        if mirror.write_leads(&[write]).await?.first() == Some(&true) {
-            return Ok(());
-        }
-    }
-    Err(LocalEditError::Busy)
+    rewrite(mirror, id, |cur| {
+        Ok(match deleted(cur, if_match, Timestamp::now())? {
+            Deletion::Remove => Step::write(None, ()),
+            Deletion::Mark(item) => Step::write(Some(*item), ()),
+        })
+    })
+    .await
+    .map_err(busy)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::merge::{Side, merge};
 use super::rebase;
+use super::rewrite::{Step, rewrite};
 use super::rules;
 use super::{PushSummary, SyncError};
 use crate::domain::{ConflictPolicy, LeadId, RemoteRecord, SYSTEM_FIELDS, Timestamp};
@@ -262,7 +263,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
     }
 
     /// Stores Twenty's answer (see [`rebase::settled`]) with the conflicts the push
-    /// recorded, in one write.
+    /// recorded, in one write. A lead destroyed meanwhile keeps its tombstone.
     async fn settle_with(
         &self,
         id: &LeadId,
@@ -270,52 +271,53 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         answer: &RemoteRecord,
         conflicts: Vec<Conflict>,
     ) -> Result<(), PushError> {
-        for _ in 0..ATTEMPTS {
-            let Some(cur) = self.mirror.read_lead(id).await? else {
-                return Ok(());
-            };
-            if !cur.is_live() {
-                // Destroyed in Twenty meanwhile: the tombstone stands.
-                return Ok(());
-            }
-            let next = rebase::settled(&cur, pushed, answer, Timestamp::now());
-            if self.write(id, &cur, Some(next), conflicts.clone()).await? {
-                return Ok(());
-            }
-        }
-        Err(PushError::Store(StoreError::Contended {
-            key: id.to_string(),
-            attempts: ATTEMPTS,
-        }))
+        rewrite(self.mirror, id, |cur| {
+            Ok::<_, StoreError>(match cur.filter(|c| c.is_live()) {
+                None => Step::Done(()),
+                Some(cur) => Step::Write {
+                    next: Some(Box::new(rebase::settled(
+                        cur,
+                        pushed,
+                        answer,
+                        Timestamp::now(),
+                    ))),
+                    conflicts: conflicts.clone(),
+                    then: (),
+                },
+            })
+        })
+        .await
+        .map_err(PushError::Store)
     }
 
     /// The lead is no longer in Twenty: it becomes a tombstone; a pending update is
     /// kept in a conflict record first (`keep_edit`).
     async fn gone(&self, id: &LeadId, keep_edit: bool) -> Result<(), PushError> {
-        for _ in 0..ATTEMPTS {
-            let Some(cur) = self.mirror.read_lead(id).await? else {
-                return Ok(());
+        rewrite(self.mirror, id, |cur| {
+            let Some(cur) = cur.filter(|c| c.is_live()) else {
+                return Ok::<_, StoreError>(Step::Done(()));
             };
-            if !cur.is_live() {
-                return Ok(());
-            }
             let now = Timestamp::now();
             let conflicts = if keep_edit {
-                rules::lost_edit(&cur, "deleted-in-twenty", now)
+                rules::lost_edit(cur, "deleted-in-twenty", now)
                     .into_iter()
                     .collect()
             } else {
                 Vec::new()
             };
-            let tomb = rules::tombstone(Some(&cur), cur.pk.clone(), cur.remote_updated_at, now);
-            if self.write(id, &cur, Some(tomb), conflicts).await? {
-                return Ok(());
-            }
-        }
-        Err(PushError::Store(StoreError::Contended {
-            key: id.to_string(),
-            attempts: ATTEMPTS,
-        }))
+            Ok(Step::Write {
+                next: Some(Box::new(rules::tombstone(
+                    Some(cur),
+                    cur.pk.clone(),
+                    cur.remote_updated_at,
+                    now,
+                ))),
+                conflicts,
+                then: (),
+            })
+        })
+        .await
+        .map_err(PushError::Store)
     }
 
     async fn record_failure(
@@ -324,23 +326,18 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         error: &str,
         rejected: bool,
     ) -> Result<(), SyncError> {
-        for _ in 0..ATTEMPTS {
-            let cur = self.mirror.read_lead(id).await.map_err(SyncError::State)?;
-            let Some(cur) = cur.filter(|c| c.is_pending() && c.is_live()) else {
-                return Ok(());
-            };
-            let next = rebase::failed(&cur, error, rejected);
-            if self
-                .write(id, &cur, Some(next), Vec::new())
-                .await
-                .map_err(SyncError::State)?
-            {
-                return Ok(());
-            }
-        }
-        Ok(())
+        rewrite(self.mirror, id, |cur| {
+            Ok::<_, StoreError>(match cur.filter(|c| c.is_pending() && c.is_live()) {
+                None => Step::Done(()),
+                Some(cur) => Step::write(Some(rebase::failed(cur, error, rejected)), ()),
+            })
+        })
+        .await
+        .map_err(SyncError::State)
     }
 
+    /// One guarded write of what was read, without deciding again: `false` if the
+    /// lead changed meanwhile.
     async fn write(
         &self,
         id: &LeadId,
@@ -352,9 +349,6 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         Ok(self.mirror.write_leads(&[write]).await?.first() == Some(&true))
     }
 }
-
-/// How often a write that lost a race is decided again before giving up.
-const ATTEMPTS: usize = 8;
 
 /// The fields a client may send: everything but Twenty's own.
 fn sendable(fields: &Map<String, Value>) -> Map<String, Value> {

@@ -42,13 +42,11 @@ pub struct Journal {
     pub edits: Vec<LocalEdit>,
     /// Leads deleted through the leads API, and when.
     pub deletes: Vec<(LeadId, i64)>,
-    pub created: Vec<LeadId>,
 }
 
 /// What one scenario did, for reports.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
-    pub runs: u64,
     pub crashed_runs: u64,
     pub window_overwrites: u64,
 }
@@ -144,7 +142,7 @@ async fn scenario(seed: u64) -> Result<Stats, String> {
         let runs = runs(&engine, &rng, &mut stats);
         tokio::join!(humans, app, hooks, runs);
     }
-    quiesce(&engine, &twenty, &mut stats).await?;
+    quiesce(&engine, &twenty).await?;
     let data = mirror.snapshot();
     oracle::judge(&twenty, &data, &journal, &mut stats).map(|()| stats)
 }
@@ -192,7 +190,6 @@ async fn app(mirror: &MemoryMirror, rng: &Rng, journal: &mut Journal, seed: u64)
             0 => {
                 let id = id_for(rng);
                 if local::create(mirror, &id, lead_fields(n)).await.is_ok() {
-                    journal.created.push(id.clone());
                     for path in PATHS {
                         let value = get_path(&lead_fields(n), path);
                         journal.edits.push(LocalEdit {
@@ -318,7 +315,6 @@ async fn runs(engine: &SyncEngine<SimTwenty, MemoryMirror>, rng: &Rng, stats: &m
         let (ca, cb) = tokio::join!(a, b);
         crashed += ca as u64 + cb as u64;
     }
-    stats.runs += 2 * n;
     stats.crashed_runs += crashed;
 }
 
@@ -327,7 +323,6 @@ async fn runs(engine: &SyncEngine<SimTwenty, MemoryMirror>, rng: &Rng, stats: &m
 async fn quiesce(
     engine: &SyncEngine<SimTwenty, MemoryMirror>,
     twenty: &SimTwenty,
-    stats: &mut Stats,
 ) -> Result<(), String> {
     {
         let mut w = twenty.world();
@@ -344,7 +339,6 @@ async fn quiesce(
             .run(RequestedMode::Delta, deadline)
             .await
             .map_err(|e| format!("quiescent run failed: {e}"))?;
-        stats.runs += 1;
         let pending = engine
             .store()
             .pending_leads(10)

@@ -75,6 +75,18 @@ pub struct World {
     pub requests: u64,
 }
 
+impl World {
+    /// The fields of a record a client can change: not destroyed, not soft-deleted.
+    fn live_fields(&self, id: &LeadId) -> Option<Map<String, Value>> {
+        self.rows
+            .get(id)
+            .filter(|r| !r.destroyed)
+            .and_then(Row::latest)
+            .filter(|v| v.fields.get("deletedAt") == Some(&Value::Null))
+            .map(|v| v.fields.clone())
+    }
+}
+
 #[derive(Clone)]
 pub struct SimTwenty {
     world: Arc<Mutex<World>>,
@@ -277,16 +289,9 @@ impl SimTwenty {
     /// Edits one path of a live lead; `false` if there is none.
     pub fn human_edit(&self, id: &LeadId, path: &str, value: Value) -> bool {
         let mut w = self.world();
-        let Some(row) = w.rows.get(id).filter(|r| !r.destroyed) else {
+        let Some(mut fields) = w.live_fields(id) else {
             return false;
         };
-        let Some(cur) = row
-            .latest()
-            .filter(|v| v.fields.get("deletedAt") == Some(&Value::Null))
-        else {
-            return false;
-        };
-        let mut fields = cur.fields.clone();
         apply_patch(&mut fields, &patch_of(path, value));
         self.write(&mut w, id, fields, Writer::Human, "lead.updated");
         true
@@ -294,18 +299,9 @@ impl SimTwenty {
 
     pub fn human_soft_delete(&self, id: &LeadId) -> bool {
         let mut w = self.world();
-        let Some(cur) = w
-            .rows
-            .get(id)
-            .filter(|r| !r.destroyed)
-            .and_then(Row::latest)
-        else {
+        let Some(mut fields) = w.live_fields(id) else {
             return false;
         };
-        if cur.fields.get("deletedAt") != Some(&Value::Null) {
-            return false;
-        }
-        let mut fields = cur.fields.clone();
         fields.insert("deletedAt".into(), json!(ts(self.now_micros())));
         self.write(&mut w, id, fields, Writer::Human, "lead.deleted");
         true
@@ -505,32 +501,10 @@ impl RemoteObjects for SimTwenty {
         patch: &Map<String, Value>,
         _deadline: Instant,
     ) -> Result<RemoteRecord, TwentyError> {
-        self.latency().await;
-        self.fault("PATCH lead")?;
-        let shown = {
-            let mut w = self.world();
-            w.requests += 1;
-            let cur = w
-                .rows
-                .get(id)
-                .filter(|r| !r.destroyed)
-                .and_then(Row::latest)
-                .filter(|v| v.fields.get("deletedAt") == Some(&Value::Null))
-                .map(|v| v.fields.clone());
-            let Some(mut fields) = cur else {
-                return Err(TwentyError::NotFound {
-                    operation: "PATCH lead".into(),
-                });
-            };
-            apply_patch(&mut fields, patch);
-            self.write(&mut w, id, fields, Writer::Push, "lead.updated")
-        };
-        self.committed(id).await;
-        self.latency().await;
-        if self.lose_answer() {
-            return Err(unavailable("PATCH lead", "timed out (the answer was lost)"));
-        }
-        RemoteRecord::from_fields(shown).map_err(|e| unavailable("PATCH lead", &e.to_string()))
+        self.push_change("PATCH lead", id, "lead.updated", |fields| {
+            apply_patch(fields, patch)
+        })
+        .await
     }
 
     async fn delete(
@@ -539,37 +513,46 @@ impl RemoteObjects for SimTwenty {
         soft: bool,
         _deadline: Instant,
     ) -> Result<Option<RemoteRecord>, TwentyError> {
+        if !soft {
+            return Err(unavailable("DELETE lead", "hard deletes are not simulated"));
+        }
+        let at = json!(ts(self.now_micros()));
+        self.push_change("DELETE lead", id, "lead.deleted", |fields| {
+            fields.insert("deletedAt".into(), at);
+        })
+        .await
+        .map(Some)
+    }
+}
+
+impl SimTwenty {
+    /// A PATCH or soft DELETE by the push: 404 unless the record is live, a 429 or a
+    /// lost answer when faults are on, and the answer only after the commit.
+    async fn push_change(
+        &self,
+        op: &'static str,
+        id: &LeadId,
+        event: &'static str,
+        change: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<RemoteRecord, TwentyError> {
         self.latency().await;
-        self.fault("DELETE lead")?;
+        self.fault(op)?;
         let shown = {
             let mut w = self.world();
             w.requests += 1;
-            let cur = w
-                .rows
-                .get(id)
-                .filter(|r| !r.destroyed)
-                .and_then(Row::latest)
-                .filter(|v| v.fields.get("deletedAt") == Some(&Value::Null))
-                .map(|v| v.fields.clone());
-            let Some(mut fields) = cur else {
+            let Some(mut fields) = w.live_fields(id) else {
                 return Err(TwentyError::NotFound {
-                    operation: "DELETE lead".into(),
+                    operation: op.into(),
                 });
             };
-            if !soft {
-                return Err(unavailable("DELETE lead", "hard deletes are not simulated"));
-            }
-            fields.insert("deletedAt".into(), json!(ts(self.now_micros())));
-            self.write(&mut w, id, fields, Writer::Push, "lead.deleted")
+            change(&mut fields);
+            self.write(&mut w, id, fields, Writer::Push, event)
         };
         self.committed(id).await;
         self.latency().await;
         if self.lose_answer() {
-            return Err(unavailable(
-                "DELETE lead",
-                "timed out (the answer was lost)",
-            ));
+            return Err(unavailable(op, "timed out (the answer was lost)"));
         }
-        Ok(RemoteRecord::from_fields(shown).ok())
+        RemoteRecord::from_fields(shown).map_err(|e| unavailable(op, &e.to_string()))
     }
 }

@@ -572,7 +572,7 @@ async fn a_delete_made_while_a_push_is_in_flight_is_not_lost() {
     assert_eq!(
         stack
             .store
-            .load_lead(&id)
+            .get_lead(&id)
             .await
             .unwrap()
             .unwrap()

@@ -119,3 +119,48 @@ async fn a_refused_api_key_fails_at_once_without_retrying() {
         "the key never appears in an error"
     );
 }
+
+/// Issue #13, item 8: a request started near the run's deadline gets only the time
+/// left, not the client's whole timeout, so the run can still record itself.
+#[tokio::test]
+async fn a_request_never_outlives_the_runs_deadline() {
+    let stack = TestStack::start(Seed::DemoLeads).await;
+    // Slower than the time left, faster than the client's 2 s request timeout: without
+    // the cap this request would simply succeed after the deadline.
+    stack
+        .emulator
+        .push_fault(Fault::Slow(Duration::from_millis(1500)));
+    let query = spartan_sync::twenty::ListQuery::changes_since(None, 200);
+    let near = tokio::time::Instant::now() + Duration::from_millis(600);
+    let err = stack.engine.twenty().list(&query, near).await.unwrap_err();
+    assert!(err.is_budget(), "out of time, not a late answer: {err}");
+}
+
+/// Issue #13, item 8, against DynamoDB: the state item's checkpoint and run record are
+/// written only by the lease's current holder.
+#[tokio::test]
+async fn a_run_that_lost_its_lease_cannot_write_the_state_in_dynamodb() {
+    let stack = TestStack::start(Seed::DemoLeads).await;
+    let store = &stack.store;
+    let ttl = Duration::from_millis(500);
+    assert!(store.acquire_lease("old", ttl).await.unwrap().is_ok());
+    let record = spartan_sync::store::RunRecord::default();
+    assert!(store.record_run("old", &record).await.unwrap());
+    assert!(!store.record_run("someone-else", &record).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(store.acquire_lease("new", ttl).await.unwrap().is_ok());
+    let cp = spartan_sync::store::Checkpoint {
+        full: true,
+        since: None,
+        cursor: Some("c".into()),
+        generation: Some(1),
+        pass_started_at: spartan_sync::Timestamp::now(),
+        newest_seen: None,
+        pages: 1,
+        fetched: 200,
+    };
+    assert!(!store.save_checkpoint("old", &cp).await.unwrap());
+    assert!(store.load_state().await.unwrap().checkpoint.is_none());
+    assert!(store.save_checkpoint("new", &cp).await.unwrap());
+    assert_eq!(store.load_state().await.unwrap().checkpoint, Some(cp));
+}
