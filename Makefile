@@ -24,9 +24,9 @@ test: tools ## every test, with DynamoDB Local started and stopped by itself
 test-unit: ## the hermetic tests only (no DynamoDB Local, no emulator process): seconds once built
 	cargo test --workspace --lib --bins
 
-SEEDS ?= 100000
-soak: ## the deterministic simulation over SEEDS scenarios (FIRST=n to start elsewhere); prints failing seeds with a replay command
-	SIM_SCENARIOS=$(SEEDS) SIM_FIRST_SEED=$(or $(FIRST),1) cargo test --release -p spartan-sync-tests --test sim -- --ignored --nocapture
+SEEDS ?= 1000000
+soak: ## the deterministic simulation over SEEDS scenarios (default 1,000,000 from seed 100,001, past make test's; FIRST=n to start elsewhere); prints failing seeds with a replay command
+	SIM_SCENARIOS=$(SEEDS) SIM_FIRST_SEED=$(or $(FIRST),100001) SIM_VERBOSE=1 cargo test -p spartan-sync-sim --test sim -- --nocapture
 
 lint: ## formatting and clippy, warnings as errors
 	cargo fmt --all -- --check

@@ -4,7 +4,6 @@
 pub mod bench;
 pub mod dynamo_proxy;
 pub mod emulator;
-pub mod sim;
 pub mod stack;
 pub mod store_ext;
 pub mod webhook_receiver;

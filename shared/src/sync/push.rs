@@ -103,12 +103,13 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                 }
                 Err(PushError::Rejected(message)) => {
                     tracing::warn!(lead = %id, error = %message, "Twenty refused a local edit; it stays pending for a person to look at");
-                    self.record_failure(&id, &message, true).await?;
+                    self.record_failure(&id, &lead, &message, true).await?;
                     summary.rejected += 1;
                 }
                 Err(PushError::Transient(e)) => {
                     tracing::warn!(lead = %id, error = %e, "pushing a local edit failed; the next run retries");
-                    self.record_failure(&id, &e.to_string(), false).await?;
+                    self.record_failure(&id, &lead, &e.to_string(), false)
+                        .await?;
                     summary.failed += 1;
                     transient_in_a_row += 1;
                     // Out of rate-limit budget, or three failures in a row (Twenty is
@@ -172,14 +173,20 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                         message,
                         ..
                     }) if message.contains("duplicate") => {
-                        let remote = self
-                            .remote
-                            .get(id, deadline)
-                            .await?
-                            .ok_or_else(|| PushError::Rejected(message.clone()))?;
-                        let base = attempt.local.base.clone().unwrap_or(body);
-                        self.update_against(id, &attempt, &base, remote, deadline)
-                            .await
+                        let base = attempt.local.base.clone().unwrap_or_else(|| body.clone());
+                        match self.remote.get(id, deadline).await? {
+                            Some(remote) => {
+                                self.update_against(id, &attempt, &base, remote, deadline)
+                                    .await
+                            }
+                            // ... and it was deleted there since: like any push that
+                            // finds the lead gone, though only edits made after the
+                            // first POST are the app's to keep.
+                            None => {
+                                let edited = body != base;
+                                self.not_found(id, edited).await.map(|_| edited as u64)
+                            }
+                        }
                     }
                     Err(e) => Err(e.into()),
                 }
@@ -195,12 +202,12 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                 }
                 // Deleted in Twenty (hard, or soft: both answer 404) while edited here:
                 // the edit is kept in a conflict record and the lead follows Twenty.
-                None => self.gone(id, true).await.map(|_| 1),
+                None => self.not_found(id, true).await.map(|_| 1),
             },
             PendingKind::Delete => match self.remote.delete(id, true, deadline).await {
                 Ok(Some(answer)) => self.settle(id, lead, &answer).await.map(|_| 0),
                 Ok(None) | Err(TwentyError::NotFound { .. }) => {
-                    self.gone(id, false).await.map(|_| 0)
+                    self.not_found(id, false).await.map(|_| 0)
                 }
                 Err(e) => Err(e.into()),
             },
@@ -243,13 +250,35 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                 }
             })
             .collect();
+        let count = conflicts.len() as u64;
+        let (lead, conflicts) = if conflicts.is_empty() || merged.patch.is_empty() {
+            (lead.clone(), conflicts)
+        } else {
+            // Recorded before the PATCH, with the attempt: if its answer is lost, the
+            // retry reads Twenty with our value already in it and sees no conflict,
+            // so a record written only after the answer would never be written.
+            let attempt = rebase::attempted(lead, &merged.patch);
+            if !self
+                .write(id, lead, Some(attempt.clone()), conflicts)
+                .await?
+            {
+                return Ok(0); // edited meanwhile: the next run decides again
+            }
+            (attempt, Vec::new())
+        };
         let answer = if merged.patch.is_empty() {
             remote
         } else {
-            self.remote.update(id, &merged.patch, deadline).await?
+            match self.remote.update(id, &merged.patch, deadline).await {
+                Ok(answer) => answer,
+                // Deleted in Twenty between the GET and the PATCH.
+                Err(TwentyError::NotFound { .. }) => {
+                    return self.not_found(id, true).await.map(|_| count + 1);
+                }
+                Err(e) => return Err(e.into()),
+            }
         };
-        let count = conflicts.len() as u64;
-        self.settle_with(id, lead, &answer, conflicts).await?;
+        self.settle_with(id, &lead, &answer, conflicts).await?;
         Ok(count)
     }
 
@@ -290,11 +319,11 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         .map_err(PushError::Store)
     }
 
-    /// The lead is no longer in Twenty: it becomes a tombstone; a pending update is
-    /// kept in a conflict record first (`keep_edit`).
-    async fn gone(&self, id: &LeadId, keep_edit: bool) -> Result<(), PushError> {
+    /// Twenty answered 404 (see [`rebase::not_found`]); a pending update is kept in
+    /// a conflict record first (`keep_edit`).
+    async fn not_found(&self, id: &LeadId, keep_edit: bool) -> Result<(), PushError> {
         rewrite(self.mirror, id, |cur| {
-            let Some(cur) = cur.filter(|c| c.is_live()) else {
+            let Some(cur) = cur.filter(|c| c.is_live() && c.is_pending()) else {
                 return Ok::<_, StoreError>(Step::Done(()));
             };
             let now = Timestamp::now();
@@ -306,12 +335,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                 Vec::new()
             };
             Ok(Step::Write {
-                next: Some(Box::new(rules::tombstone(
-                    Some(cur),
-                    cur.pk.clone(),
-                    cur.remote_updated_at,
-                    now,
-                ))),
+                next: Some(Box::new(rebase::not_found(cur, now))),
                 conflicts,
                 then: (),
             })
@@ -320,16 +344,22 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         .map_err(PushError::Store)
     }
 
+    /// Records a failed push of `pushed`. A refusal parks the lead only if it was not
+    /// edited since: Twenty refused what was sent, not a newer edit, which is retried.
     async fn record_failure(
         &self,
         id: &LeadId,
+        pushed: &LeadItem,
         error: &str,
         rejected: bool,
     ) -> Result<(), SyncError> {
         rewrite(self.mirror, id, |cur| {
             Ok::<_, StoreError>(match cur.filter(|c| c.is_pending() && c.is_live()) {
                 None => Step::Done(()),
-                Some(cur) => Step::write(Some(rebase::failed(cur, error, rejected)), ()),
+                Some(cur) => {
+                    let park = rejected && cur.local.version == pushed.local.version;
+                    Step::write(Some(rebase::failed(cur, error, park)), ())
+                }
             })
         })
         .await

@@ -4,11 +4,13 @@
 use serde_json::{Map, Value};
 
 use crate::domain::{RemoteRecord, Timestamp};
-use crate::store::{LeadItem, PendingKind, WriteOrigin};
+use crate::store::{LeadItem, LocalState, PendingKind, WriteOrigin};
 
-/// Before a create is POSTed: the attempt is counted (under a new `rev`, so a local
-/// delete that read "never sent" cannot race it), and the first body sent becomes the
-/// base: it is what Twenty holds from us if the answer is lost.
+/// Before a create is POSTed, or a PATCH that settles a conflict: the attempt is
+/// counted under a new `rev` (so a local delete that read "never sent" cannot race a
+/// create, and the conflict records written with it cannot be written twice by two
+/// runs), and a create's first body becomes its base: it is what Twenty holds from
+/// us if the answer is lost.
 pub fn attempted(cur: &LeadItem, sent: &Map<String, Value>) -> LeadItem {
     let mut item = cur.clone();
     item.local.push_attempts += 1;
@@ -21,9 +23,10 @@ pub fn attempted(cur: &LeadItem, sent: &Map<String, Value>) -> LeadItem {
 
 /// Twenty took the push and answered `answer`. If the lead was not edited since the
 /// push read it (`pushed`), it becomes Twenty's record (or a newer one that arrived
-/// meanwhile). Otherwise Twenty's answer becomes the new base and only the fields
-/// edited meanwhile keep their local values — every other field takes Twenty's, so
-/// the next push cannot send Twenty's own older values back.
+/// meanwhile). Otherwise only the fields edited meanwhile keep their local values —
+/// every other field takes Twenty's, so the next push cannot send Twenty's own older
+/// values back — and Twenty's answer becomes the base except where those edits were
+/// made (see [`rebased`]).
 pub fn settled(
     cur: &LeadItem,
     pushed: &LeadItem,
@@ -44,8 +47,9 @@ pub fn settled(
         return item;
     }
     let mut item = cur.clone();
-    item.fields = rebased(&cur.fields, &pushed.fields, answer.fields());
-    item.local.base = Some(answer.fields().clone());
+    let (fields, base) = rebased(&cur.fields, &pushed.fields, answer.fields());
+    item.fields = fields;
+    item.local.base = Some(base);
     item.remote_updated_at = answer.updated_at();
     item.content_hash = answer.content_hash();
     if item.local.pending == Some(PendingKind::Create) {
@@ -61,39 +65,122 @@ pub fn settled(
     }
     item.local.push_error = None;
     item.synced_at = Some(now);
+    item.changed_at = Some(now);
     item.rev = cur.rev + 1;
     item
 }
 
-/// Fields edited since `pushed` keep their value (by sub-field for composites); the
-/// rest are `answer`'s.
+/// Twenty answered 404 to the push: the lead was deleted there, softly or for good
+/// (Twenty answers the same for both, so this cannot tell which). The edit leaves the
+/// queue — a pending update is kept in a conflict record by the caller — and the item
+/// goes back to what it knew of Twenty: the newer version held in `_incoming` if one
+/// arrived, else the agreed base, under its old `updatedAt`. So the next pull, which
+/// lists soft-deleted records, stores the soft delete as newer, and a hard delete is
+/// left to the destroy event or the sweep. Guessing a tombstone here would fence out
+/// the soft-deleted record at its own `updatedAt` for good.
+pub fn not_found(cur: &LeadItem, now: Timestamp) -> LeadItem {
+    let mut item = match (&cur.local.incoming, cur.local.incoming_updated_at) {
+        (Some(fields), Some(at)) if at > cur.remote_updated_at => {
+            match RemoteRecord::from_fields(fields.clone()) {
+                Ok(newer) => LeadItem {
+                    // Not seen in Twenty now: the sweep may still remove it.
+                    synced_at: cur.synced_at,
+                    ..LeadItem::from_remote(&newer, WriteOrigin::Sync, now)
+                },
+                Err(_) => cur.clone(),
+            }
+        }
+        _ => {
+            let mut item = cur.clone();
+            // A local delete keeps its own deletedAt: Twenty has no live lead either way.
+            if cur.local.pending != Some(PendingKind::Delete)
+                && let Some(base) = &cur.local.base
+            {
+                item.fields = base.clone();
+            }
+            item.changed_at = Some(now);
+            item
+        }
+    };
+    item.local = LocalState {
+        version: cur.local.version,
+        ..LocalState::default()
+    };
+    item.generation = cur.generation;
+    item.rev = cur.rev + 1;
+    item
+}
+
+/// One place a local edit can touch: a field, or a sub-field of a composite one.
+type Path = (String, Option<String>);
+
+/// Where `cur` differs from `pushed`: by sub-field when both are composite objects.
+fn edited_since(cur: &Map<String, Value>, pushed: &Map<String, Value>) -> Vec<Path> {
+    let mut paths = Vec::new();
+    for (k, v) in cur {
+        match (v, pushed.get(k)) {
+            (now, Some(was)) if now == was => {}
+            (Value::Object(now), Some(Value::Object(was))) => paths.extend(
+                now.iter()
+                    .filter(|(sk, sv)| was.get(*sk) != Some(*sv))
+                    .map(|(sk, _)| (k.clone(), Some(sk.clone()))),
+            ),
+            _ => paths.push((k.clone(), None)),
+        }
+    }
+    paths
+}
+
+fn get<'a>(fields: &'a Map<String, Value>, (k, sub): &Path) -> Option<&'a Value> {
+    match sub {
+        None => fields.get(k),
+        Some(sk) => fields.get(k).and_then(|v| v.get(sk)),
+    }
+}
+
+fn set(fields: &mut Map<String, Value>, (k, sub): &Path, value: Option<&Value>) {
+    match (sub, value) {
+        (None, Some(v)) => {
+            fields.insert(k.clone(), v.clone());
+        }
+        (None, None) => {
+            fields.remove(k);
+        }
+        (Some(sk), v) => {
+            let entry = fields
+                .entry(k.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(obj) = entry {
+                match v {
+                    Some(v) => obj.insert(sk.clone(), v.clone()),
+                    None => obj.remove(sk),
+                };
+            }
+        }
+    }
+}
+
+/// Rebases an edit made while a push was in flight onto Twenty's answer. Returns the
+/// fields (the answer, with each path edited since `pushed` keeping its local value)
+/// and the new base (the answer, with each such path keeping the value the edit was
+/// made against — what the push read — not Twenty's). The edit never saw Twenty's
+/// value there, so if Twenty's differs the next push must see both sides changed it
+/// and record a conflict, rather than take Twenty's value as agreed and overwrite it.
 fn rebased(
     cur: &Map<String, Value>,
     pushed: &Map<String, Value>,
     answer: &Map<String, Value>,
-) -> Map<String, Value> {
-    let mut out = answer.clone();
-    for (k, v) in cur {
-        let before = pushed.get(k);
-        if before == Some(v) {
-            continue;
-        }
-        match (v, before, answer.get(k)) {
-            (Value::Object(now), Some(Value::Object(was)), Some(Value::Object(theirs))) => {
-                let mut merged = theirs.clone();
-                for (sk, sv) in now {
-                    if was.get(sk) != Some(sv) {
-                        merged.insert(sk.clone(), sv.clone());
-                    }
-                }
-                out.insert(k.clone(), Value::Object(merged));
-            }
-            _ => {
-                out.insert(k.clone(), v.clone());
-            }
-        }
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut fields = answer.clone();
+    let mut base = answer.clone();
+    for path in edited_since(cur, pushed) {
+        set(&mut fields, &path, get(cur, &path));
+        set(&mut base, &path, get(pushed, &path));
     }
-    out
+    (fields, base)
 }
 
 /// The push did not go through. `rejected` (Twenty refused it) parks the lead until it
@@ -146,6 +233,53 @@ mod tests {
         assert_eq!(item.fields["score"], json!(3), "the newer local edit kept");
         assert_eq!(item.local.base.as_ref().unwrap()["name"], json!("New"));
         assert_eq!(item.local.pending, Some(PendingKind::Update));
+    }
+
+    /// Found by the simulator (seed 511): a field edited during the flight that Twenty
+    /// also changed (a person's edit the push merged in) keeps, as its base, the value
+    /// the edit was made against — so the next push records a conflict instead of
+    /// overwriting the person's value as if it had been agreed.
+    #[test]
+    fn an_edit_during_a_push_keeps_the_base_it_was_made_against() {
+        let id = "73affd6e-2319-4ad1-82d8-f8eb9312a232";
+        let base = record(json!({"id": id, "updatedAt": "2026-01-01T00:00:00.000Z",
+            "name": "Old", "score": 1, "email": {"primaryEmail": "a@x", "additionalEmails": []}}));
+        let mut pushed = LeadItem::from_remote(&base, WriteOrigin::Sync, Timestamp::now());
+        pushed.local.pending = Some(PendingKind::Update);
+        pushed.local.version = 1;
+        pushed.fields.insert("name".into(), json!("Mine"));
+        let mut cur = pushed.clone();
+        cur.local.version = 2;
+        cur.fields.insert("score".into(), json!(3));
+        cur.fields["email"]["primaryEmail"] = json!("b@x");
+        // A person set the score to 2302 and an additional email in Twenty; the PATCH
+        // of `name` merged over them.
+        let answer = record(json!({"id": id, "updatedAt": "2026-01-01T00:00:05.000Z",
+            "name": "Mine", "score": 2302, "email": {"primaryEmail": "a@x", "additionalEmails": ["c@x"]}}));
+        let item = settled(&cur, &pushed, &answer, Timestamp::now());
+        let base = item.local.base.as_ref().unwrap();
+        assert_eq!(item.fields["score"], json!(3));
+        assert_eq!(base["score"], json!(1), "the score edit was made against 1");
+        assert_eq!(base["name"], json!("Mine"), "the pushed name landed");
+        assert_eq!(
+            item.fields["email"],
+            json!({"primaryEmail": "b@x", "additionalEmails": ["c@x"]})
+        );
+        assert_eq!(
+            base["email"],
+            json!({"primaryEmail": "a@x", "additionalEmails": ["c@x"]})
+        );
+        // The next push's merge sees both sides changed the score.
+        let merged = crate::sync::merge::merge(
+            base,
+            &item.fields,
+            answer.fields(),
+            crate::domain::ConflictPolicy::LocalWins,
+            None,
+            answer.updated_at(),
+        );
+        assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+        assert_eq!(merged.conflicts[0].field, "score");
     }
 }
 

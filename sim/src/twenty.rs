@@ -31,8 +31,13 @@ pub struct FieldWrite {
     pub old: Value,
     pub by: Writer,
     pub at_micros: i64,
-    /// For a push: when the push last read the record (its GET) before writing.
-    pub read_at_micros: Option<i64>,
+    /// When the write committed: a read before this could not see it.
+    pub visible_at_micros: i64,
+    /// The world's event number: orders events within one microsecond.
+    pub seq: u64,
+    /// For a push: when the push last read the record (its GET) before writing, as
+    /// (time, event number).
+    pub read: Option<(i64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +62,14 @@ impl Row {
     }
 }
 
+/// A person's action scripted between two of the push's requests.
+#[derive(Debug, Clone)]
+pub enum Interlude {
+    SoftDelete,
+    Destroy,
+    Edit(&'static str, Value),
+}
+
 /// A delivery Twenty would send (the record after the change).
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -70,7 +83,13 @@ pub struct World {
     rows: BTreeMap<LeadId, Row>,
     pub history: BTreeMap<(LeadId, String), Vec<FieldWrite>>,
     pub deliveries: Vec<Delivery>,
-    last_get: BTreeMap<LeadId, i64>,
+    last_get: BTreeMap<LeadId, (i64, u64)>,
+    seq: u64,
+    /// Scripted for plain tests: this many answers to the push's writes are lost.
+    pub lose_answers: u32,
+    /// Scripted for plain tests: what a person does right after the next GET of one
+    /// record answers (so before the PATCH that follows it).
+    pub after_next_get: Option<Interlude>,
     pub faults: bool,
     pub requests: u64,
 }
@@ -238,11 +257,14 @@ impl SimTwenty {
             micros,
             visible_at,
         });
-        if row.versions.len() > 4 {
+        // Old versions go, but never the last one a reader can see yet.
+        while row.versions.len() > 4 && row.versions[1].visible_at <= micros {
             row.versions.remove(0);
         }
         let shown = shown(row.versions.last().unwrap_or_else(|| unreachable!()));
-        let read_at = w.last_get.get(id).copied();
+        let read = w.last_get.get(id).copied();
+        w.seq += 1;
+        let seq = w.seq;
         for path in PATHS {
             let (old, new) = (get_path(&before, path), get_path(&fields, path));
             if old != new || before.is_empty() {
@@ -254,7 +276,9 @@ impl SimTwenty {
                         old,
                         by,
                         at_micros: micros,
-                        read_at_micros: (by == Writer::Push).then_some(read_at).flatten(),
+                        visible_at_micros: visible_at,
+                        seq,
+                        read: (by == Writer::Push).then_some(read).flatten(),
                     });
             }
         }
@@ -366,7 +390,12 @@ impl SimTwenty {
     }
 
     fn lose_answer(&self) -> bool {
-        self.world().faults && self.rng.chance(0.08)
+        let mut w = self.world();
+        if w.lose_answers > 0 {
+            w.lose_answers -= 1;
+            return true;
+        }
+        w.faults && self.rng.chance(0.08)
     }
 }
 
@@ -451,9 +480,22 @@ impl RemoteObjects for SimTwenty {
                 .and_then(|r| r.visible(now))
                 .filter(|v| v.fields.get("deletedAt") == Some(&Value::Null))
                 .map(shown);
-            w.last_get.insert(id.clone(), self.now_micros());
+            w.seq += 1;
+            let seq = w.seq;
+            w.last_get.insert(id.clone(), (now, seq));
             found
         };
+        let interlude = self.world().after_next_get.take();
+        match interlude {
+            Some(Interlude::SoftDelete) => {
+                self.human_soft_delete(id);
+            }
+            Some(Interlude::Destroy) => self.human_bulk_destroy(std::slice::from_ref(id)),
+            Some(Interlude::Edit(path, value)) => {
+                self.human_edit(id, path, value);
+            }
+            None => {}
+        }
         self.latency().await;
         Ok(found.and_then(|f| RemoteRecord::from_fields(f).ok()))
     }

@@ -1,4 +1,5 @@
-//! A deterministic simulation of the two-way sync (issue #13).
+//! A deterministic simulation of the two-way sync (issue #13): its own crate, so it
+//! can be optimised in test builds without optimising the integration tests.
 //!
 //! One seed fixes everything: the workspace, what people do in Twenty, what the app
 //! does through the leads API's functions, which webhooks are dropped, repeated,
@@ -11,6 +12,7 @@ mod oracle;
 pub mod rng;
 pub mod twenty;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,16 +85,47 @@ fn id_for(rng: &Rng) -> LeadId {
 
 /// Runs scenario `seed` to quiescence and judges it.
 pub fn run(seed: u64) -> Result<Stats, String> {
+    simulated(|| scenario(seed))?
+}
+
+/// Runs `f` on one thread under tokio's paused clock, with the functions' clock
+/// simulated from 2027-01-01: what every scenario, and the plain race tests, run in.
+pub fn simulated<F: Future>(f: impl FnOnce() -> F) -> Result<F::Output, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(scenario(seed))
+    Ok(rt.block_on(async {
+        let _clock = clock::simulate(EPOCH_MS);
+        f().await
+    }))
+}
+
+/// A simulated Twenty (no random faults) and an engine over an in-memory mirror, with
+/// the simulation's short lookback and lease.
+pub fn pair(seed: u64, policy: ConflictPolicy) -> (SimTwenty, SyncEngine<SimTwenty, MemoryMirror>) {
+    let twenty = SimTwenty::new(Rng::new(seed), EPOCH_MS * 1000, 0, 2);
+    let engine = SyncEngine::new(twenty.clone(), MemoryMirror::new(), settings(policy));
+    (twenty, engine)
+}
+
+fn settings(policy: ConflictPolicy) -> SyncSettings {
+    SyncSettings {
+        lookback: Duration::from_millis(20),
+        time_budget: None,
+        reserve: Duration::from_millis(5),
+        lease_ttl: Duration::from_millis(60),
+        conflict_policy: policy,
+    }
+}
+
+/// A new lead's fields, numbered.
+pub fn new_lead(n: u64) -> Map<String, Value> {
+    lead_fields(n)
 }
 
 async fn scenario(seed: u64) -> Result<Stats, String> {
-    let _clock = clock::simulate(EPOCH_MS);
     let rng = Rng::new(seed);
     let skew = if rng.chance(0.2) {
         rng.below(3_000_000) as i64 - 1_000_000
@@ -111,14 +144,7 @@ async fn scenario(seed: u64) -> Result<Stats, String> {
             ConflictPolicy::NewestWins,
         ])
         .unwrap_or(&ConflictPolicy::RemoteWins);
-    let settings = SyncSettings {
-        lookback: Duration::from_millis(20),
-        time_budget: None,
-        reserve: Duration::from_millis(5),
-        lease_ttl: Duration::from_millis(60),
-        conflict_policy: policy,
-    };
-    let engine = SyncEngine::new(twenty.clone(), mirror.clone(), settings);
+    let engine = SyncEngine::new(twenty.clone(), mirror.clone(), settings(policy));
     let mut counter = 0u64;
     for _ in 0..1 + rng.below(3) {
         counter += 1;

@@ -136,9 +136,12 @@ pub fn judge(
                 && fw.old != edit.agreed
                 && fw.old != fw.value
             {
-                if fw.read_at_micros.is_some_and(|read| h.at_micros > read) {
-                    // Written between the push's GET and its PATCH: Twenty has no
-                    // conditional update, so no client can see this one.
+                let unseen = |(at, seq): (i64, u64)| h.seq > seq || h.visible_at_micros > at;
+                if fw.read.is_some_and(unseen) {
+                    // Committed after the push's GET (written between the GET and the
+                    // PATCH, or written before but not yet committed when the GET
+                    // read): Twenty has no conditional update, so no client can see
+                    // this one.
                     stats.window_overwrites += 1;
                 } else if !conflict_on(id.as_str(), path) {
                     return Err(format!(

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use spartan_sync_tests::sim;
+use spartan_sync_sim as sim;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -18,7 +18,6 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 #[test]
-#[ignore = "run by `make soak`: it still finds two open bug classes (issue #13's closing note)"]
 fn simulated_scenarios_never_lose_an_edit() {
     let first = env_u64("SIM_FIRST_SEED", 1);
     let count = env_u64("SIM_SCENARIOS", 100_000);
@@ -63,7 +62,7 @@ fn simulated_scenarios_never_lose_an_edit() {
     }
     if let Some((seed, e)) = failures.first() {
         panic!(
-            "{} of {count} scenarios failed; first: seed {seed}: {e}\nreplay: SIM_FIRST_SEED={seed} SIM_SCENARIOS=1 cargo test -p spartan-sync-tests --test sim",
+            "{} of {count} scenarios failed; first: seed {seed}: {e}\nreplay: SIM_FIRST_SEED={seed} SIM_SCENARIOS=1 SIM_VERBOSE=1 cargo test -p spartan-sync-sim --test sim -- --nocapture",
             failures.len()
         );
     }
