@@ -84,14 +84,16 @@ fn a_conflict_is_recorded_even_when_the_patch_answer_is_lost() {
 }
 
 /// Twenty answers 404 both for a hard delete and a soft one. A push that got 404 used
-/// to leave a tombstone fencing the lead at its own `updatedAt`, so the soft-deleted
+/// to leave a tombstone fencing the lead at the `updatedAt` it held — here the soft
+/// delete's own, pulled just before the app's edit landed — so the soft-deleted
 /// record Twenty still lists was refused forever, even by a full sync (seed 87).
 #[test]
 fn a_lead_soft_deleted_in_twenty_while_edited_here_is_mirrored_soft_deleted() {
     simulated(|| async {
         let (twenty, engine) = synced(ConflictPolicy::RemoteWins).await;
-        edit(&engine, "name", json!("Mine")).await;
         assert!(twenty.human_soft_delete(&id()));
+        run(&engine, RequestedMode::Delta).await; // the soft delete is pulled...
+        edit(&engine, "name", json!("Mine")).await; // ...as the app's edit lands
         run(&engine, RequestedMode::Delta).await;
         run(&engine, RequestedMode::Full).await;
         let item = engine.store().snapshot().leads[&id()].clone();
