@@ -13,7 +13,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::sync::{RunStatus, SyncSummary};
-use crate::webhook::EventOutcome;
+use crate::webhook::{EventOutcome, Received, Refusal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -215,6 +215,17 @@ impl WebhookMetric {
             Self::Unauthorized => "unauthorized",
             Self::BadRequest => "bad-request",
             Self::Error => "error",
+        }
+    }
+}
+
+impl From<&Received> for WebhookMetric {
+    fn from(received: &Received) -> Self {
+        match received {
+            Received::Done(outcome) => Self::Outcome(*outcome),
+            Received::Refused(Refusal::BadSignature(_)) => Self::Unauthorized,
+            Received::Refused(_) => Self::BadRequest,
+            Received::Failed(_) => Self::Error,
         }
     }
 }
