@@ -1,0 +1,26 @@
+use super::ConfigError;
+use super::vars::Vars;
+use crate::domain::ObjectName;
+
+/// What the leads API needs: only the table.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub table_name: String,
+    pub object: ObjectName,
+    pub metrics_namespace: Option<String>,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&get);
+        Ok(Self {
+            table_name: vars.table_name()?,
+            object: vars.object()?,
+            metrics_namespace: vars.optional("METRICS_NAMESPACE"),
+        })
+    }
+}
