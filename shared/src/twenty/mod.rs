@@ -1,7 +1,9 @@
 //! Twenty's REST API, as it really behaves (see `twenty-api.md`): bearer key,
 //! `{data: {<plural>: [...]}}` envelopes, keyset cursors, 429 without `Retry-After`.
 
+mod call;
 mod client;
+mod decode;
 mod error;
 mod pacing;
 mod page;
