@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::item::ConflictItem;
 use crate::domain::Timestamp;
 
 /// The `field` of a conflict about the whole record (it was deleted in Twenty while a
@@ -22,21 +23,6 @@ pub struct Conflict {
     pub chosen: String,
     pub policy: String,
     pub at: Timestamp,
-}
-
-/// A conflict as its item: the record plus keys, kind and expiry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ConflictItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(rename = "_kind")]
-    pub kind: String,
-    #[serde(rename = "_changedAt")]
-    pub changed_at: Timestamp,
-    #[serde(rename = "_expiresAt")]
-    pub expires_at: i64,
-    #[serde(flatten)]
-    pub conflict: Conflict,
 }
 
 pub(crate) const CONFLICT_KIND: &str = "CONFLICT";

@@ -1,4 +1,5 @@
-//! The lead item: the one place the mirror's attribute names are spelled.
+//! The items (a lead, a note or note link, a conflict): the one place the mirror's
+//! attribute names are spelled.
 //!
 //! A lead item is Twenty's record exactly as sent (custom fields included) plus
 //! bookkeeping attributes whose names start with `_` (Twenty field names never do).
@@ -143,6 +144,38 @@ pub struct LocalState {
         skip_serializing_if = "Option::is_none"
     )]
     pub pending_since: Option<Timestamp>,
+}
+
+/// A note or a note link as its item: Twenty's record plus version bookkeeping.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RecordItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "_remoteUpdatedAt")]
+    pub remote_updated_at: Timestamp,
+    #[serde(rename = "_contentHash")]
+    pub content_hash: String,
+    #[serde(rename = "_syncedAt")]
+    pub synced_at: Timestamp,
+    #[serde(rename = "_syncedBy")]
+    pub synced_by: WriteOrigin,
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+}
+
+/// A conflict as its item: the record plus keys, kind and expiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ConflictItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "_kind")]
+    pub kind: String,
+    #[serde(rename = "_changedAt")]
+    pub changed_at: Timestamp,
+    #[serde(rename = "_expiresAt")]
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub conflict: super::Conflict,
 }
 
 /// Attribute names the indexes and conditions use, spelled once.

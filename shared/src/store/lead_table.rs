@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Map, Value};
 
-use super::conflict::ConflictItem;
+use super::item::ConflictItem;
 use super::item::attr;
 use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
 use super::mirror::{Expect, LeadWrite};

@@ -8,10 +8,9 @@
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::item::{WriteOrigin, attr};
+use super::item::{RecordItem, WriteOrigin, attr};
 use super::keys::{PK, SK, lead_pk};
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
@@ -26,23 +25,6 @@ pub enum NoteOutcome {
     Duplicate,
     /// A newer version is stored; nothing was written.
     Stale,
-}
-
-/// A note or a note link as its item: Twenty's record plus version bookkeeping.
-#[derive(Debug, Serialize, Deserialize)]
-struct RecordItem {
-    pk: String,
-    sk: String,
-    #[serde(rename = "_remoteUpdatedAt")]
-    remote_updated_at: Timestamp,
-    #[serde(rename = "_contentHash")]
-    content_hash: String,
-    #[serde(rename = "_syncedAt")]
-    synced_at: Timestamp,
-    #[serde(rename = "_syncedBy")]
-    synced_by: WriteOrigin,
-    #[serde(flatten)]
-    fields: Map<String, Value>,
 }
 
 fn record_document(
