@@ -8,6 +8,8 @@ pub mod domain;
 pub mod metrics;
 pub mod pii;
 pub mod secrets;
+#[cfg(test)]
+mod shape;
 pub mod store;
 pub mod sync;
 pub mod twenty;
