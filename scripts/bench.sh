@@ -21,7 +21,7 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 echo "==> building the bench, delta-sync and webhook (cargo --profile bench-build)"
 build_started=$(now_ms)
 cargo build --profile bench-build \
-  -p spartan-sync-tests --bin bench -p delta-sync --bin delta-sync -p webhook --bin webhook
+  -p spartan-sync-bench --bin bench -p delta-sync --bin delta-sync -p webhook --bin webhook
 build_seconds=$(seconds_since "$build_started")
 echo "==> built in ${build_seconds} s"
 

@@ -1,7 +1,6 @@
 //! The Twenty emulator and the helpers that put a local stack together for tests,
 //! `make run` and `make demo`.
 
-pub mod bench;
 pub mod dynamo_proxy;
 pub mod emulator;
 pub mod stack;

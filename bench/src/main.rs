@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use spartan_sync_tests::bench::{self, Plan};
+use spartan_sync_bench::{self as bench, Plan};
 
 const USAGE: &str = "usage: bench [run] [--out DIR] [--build-seconds S] \
 [--only bandwidth,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \

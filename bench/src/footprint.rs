@@ -24,8 +24,8 @@ use spartan_sync::webhook::sign;
 use tokio::sync::Notify;
 
 use super::{median, proc_status_kb, sibling_binary};
-use crate::emulator::{Emulator, EmulatorOptions, Seed};
-use crate::stack::{dynamo_local, dynamo_local_endpoint, fresh_table};
+use spartan_sync_tests::emulator::{Emulator, EmulatorOptions, Seed};
+use spartan_sync_tests::stack::{dynamo_local, dynamo_local_endpoint, fresh_table};
 
 /// Starts per function for the cold-start median.
 const STARTS: usize = 7;
@@ -117,7 +117,7 @@ pub async fn run(repo_root: &Path) -> anyhow::Result<Footprint> {
 
     // One invocation each, then the peak memory while the process waits for the next.
     let schedule: Value = serde_json::from_str(include_str!(
-        "../../fixtures/aws/example-eventbridge-schedule.json"
+        "../../tests/fixtures/aws/example-eventbridge-schedule.json"
     ))?;
     let webhook_event: Value = serde_json::from_str(&signed_webhook_event(&emulator)?)?;
     let mut peak_rss = Vec::new();

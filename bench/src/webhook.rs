@@ -18,12 +18,12 @@ use webhook::{WebhookState, handle_at};
 
 use super::counting::{DynamoCounter, DynamoCounts};
 use super::percentile;
-use crate::emulator::{Emulator, EmulatorOptions, Seed};
-use crate::stack::{dynamo_local, fresh_table};
+use spartan_sync_tests::emulator::{Emulator, EmulatorOptions, Seed};
+use spartan_sync_tests::stack::{dynamo_local, fresh_table};
 
 const SECRET: &str = "bench-webhook-secret";
 const APIGW_V2_FIXTURE: &str =
-    include_str!("../../fixtures/aws/example-apigw-v2-request-no-authorizer.json");
+    include_str!("../../tests/fixtures/aws/example-apigw-v2-request-no-authorizer.json");
 
 /// One delivery, ready to send: its API Gateway event and the parts the handler checks.
 pub struct Delivery {

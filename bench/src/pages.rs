@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::emulator::{Emulator, EmulatorOptions, Seed};
+use spartan_sync_tests::emulator::{Emulator, EmulatorOptions, Seed};
 
 pub struct PageServer {
     pub addr: SocketAddr,

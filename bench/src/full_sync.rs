@@ -20,8 +20,8 @@ use spartan_sync::{
 use super::counting::{DynamoCounter, DynamoCounts};
 use super::pages::PageServer;
 use super::{cpu_time, deadline, dynamodb_local_pid, proc_status_kb};
-use crate::emulator::Seed;
-use crate::stack::{dynamo_at, dynamo_local, dynamo_local_endpoint, fresh_table};
+use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::stack::{dynamo_at, dynamo_local, dynamo_local_endpoint, fresh_table};
 
 /// What the child reports on stdout (one JSON line).
 #[derive(Debug, Clone, Serialize, Deserialize)]

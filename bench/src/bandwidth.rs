@@ -12,8 +12,8 @@ use spartan_sync::sync::SyncMode;
 use spartan_sync::twenty::ListQuery;
 
 use super::deadline;
-use crate::emulator::Seed;
-use crate::stack::{StackOptions, TestStack};
+use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::stack::{StackOptions, TestStack};
 
 /// The schedule the old system and the delta sync both run on.
 pub const RUNS_PER_HOUR: f64 = 12.0;

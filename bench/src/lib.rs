@@ -1,7 +1,8 @@
 //! `make bench`: what a sync costs in bytes and requests, how fast the full sync and the
 //! webhook path go, and how big and quick to start the functions are — against DynamoDB
 //! Local and the Twenty emulator, all on 127.0.0.1. Driven by the `bench` binary; see
-//! `docs/performance.md` for what each number means.
+//! `docs/performance.md` for what each number means. Its own crate: the tests library
+//! lends it the emulator and the stack helpers, and holds no benchmark code itself.
 
 pub mod bandwidth;
 pub mod counting;
