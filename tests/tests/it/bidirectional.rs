@@ -11,13 +11,14 @@ use serde_json::{Map, Value, json};
 use spartan_sync::domain::ConflictPolicy;
 use spartan_sync::metrics::Metrics;
 use spartan_sync::store::PendingKind;
-use spartan_sync::{LeadId, RequestedMode, SyncSettings, WebhookConfig};
+use spartan_sync::{LeadId, SyncSettings, WebhookConfig};
 use spartan_sync_tests::emulator::{Fault, ReleaseOrder, Seed};
+use spartan_sync_tests::runs::{auto, full};
 use spartan_sync_tests::stack::{StackOptions, TestStack};
 use spartan_sync_tests::webhook_receiver::WebhookReceiver;
 use webhook::WebhookState;
 
-use crate::util::{deadline, id_of, stored};
+use crate::util::{id_of, stored};
 
 fn obj(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
@@ -33,11 +34,7 @@ async fn synced(policy: ConflictPolicy) -> TestStack {
         ..StackOptions::default()
     })
     .await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     stack
 }
 
@@ -92,11 +89,7 @@ async fn a_local_update_is_pushed_and_visible_in_twenty() {
         .unwrap();
     assert_eq!(edited.local.pending, Some(PendingKind::Update));
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(
         summary.push.map(|p| (p.pushed, p.failed, p.rejected)),
         Some((1, 0, 0))
@@ -126,11 +119,7 @@ async fn a_local_create_gets_its_twenty_id_once_even_if_the_first_post_times_out
     stack
         .emulator
         .push_fault(Fault::LostResponse(Duration::from_secs(3)));
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.push.map(|p| p.pushed), Some(1));
 
     let hoolis: Vec<Value> = stack
@@ -162,11 +151,7 @@ async fn a_local_delete_removes_it_in_twenty() {
     let stack = synced(ConflictPolicy::RemoteWins).await;
     let id = nth_lead(&stack, 1);
     stack.store.local_delete(&id, None).await.unwrap();
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let remote = stack.emulator.get("leads", id.as_str()).unwrap();
     assert!(
         remote["deletedAt"].is_string(),
@@ -196,11 +181,7 @@ async fn a_remote_phone_edit_and_a_local_email_edit_both_survive() {
         .await
         .unwrap();
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.push.map(|p| p.conflicts), Some(0));
     let remote = stack.emulator.get("leads", id.as_str()).unwrap();
     assert_eq!(remote["phones"]["primaryPhoneNumber"], "5550100");
@@ -233,11 +214,7 @@ async fn a_field_edited_on_both_sides_follows_the_policy_and_is_recorded() {
             .await
             .unwrap();
 
-        let summary = stack
-            .engine
-            .run(RequestedMode::Auto, deadline())
-            .await
-            .unwrap();
+        let summary = auto(&stack.engine).await.unwrap();
         assert_eq!(summary.push.map(|p| p.conflicts), Some(1), "{policy:?}");
         let remote = stack.emulator.get("leads", id.as_str()).unwrap();
         assert_eq!(remote["phones"]["primaryPhoneNumber"], winner, "{policy:?}");
@@ -280,11 +257,7 @@ async fn a_push_twenty_refuses_stays_visible_and_does_not_block_the_others() {
         .await
         .unwrap();
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.push.map(|p| (p.pushed, p.rejected)), Some((1, 1)));
     assert_eq!(
         stack.emulator.get("leads", good.as_str()).unwrap()["score"],
@@ -303,22 +276,14 @@ async fn a_push_twenty_refuses_stays_visible_and_does_not_block_the_others() {
     );
 
     // It is not retried (it left the pending index) until someone edits it again.
-    let next = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let next = auto(&stack.engine).await.unwrap();
     assert_eq!(next.push, None);
     stack
         .store
         .local_update(&bad, &obj(json!({"status": "QUALIFIED"})), None)
         .await
         .unwrap();
-    let fixed = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let fixed = auto(&stack.engine).await.unwrap();
     assert_eq!(fixed.push.map(|p| p.pushed), Some(1));
     assert_eq!(
         stack.emulator.get("leads", bad.as_str()).unwrap()["status"],
@@ -336,11 +301,7 @@ async fn the_echo_of_a_push_causes_no_further_write_or_push() {
         .local_update(&id, &obj(json!({"score": 7})), None)
         .await
         .unwrap();
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     stack.emulator.wait_for_deliveries_idle().await;
     let after_push = stack.store.get_lead(&id).await.unwrap().unwrap();
     let echoes = stack.emulator.webhook_switches().attempts();
@@ -352,11 +313,7 @@ async fn the_echo_of_a_push_causes_no_further_write_or_push() {
     );
     assert!(echoes.iter().any(|a| a.body.contains(id.as_str())));
 
-    let next = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let next = auto(&stack.engine).await.unwrap();
     assert_eq!(next.push, None, "nothing pending");
     assert_eq!(next.changed, 0, "the echo is not a remote change");
     let later = stack.store.get_lead(&id).await.unwrap().unwrap();
@@ -439,7 +396,7 @@ async fn randomized_edits_on_both_sides_converge_without_losing_an_edit() {
                         rng.random_range(3..9),
                     );
                 }
-                let _ = stack.engine.run(RequestedMode::Auto, deadline()).await;
+                let _ = auto(&stack.engine).await;
                 stack.emulator.clear_faults();
             }
             86..=91 => {
@@ -459,18 +416,10 @@ async fn randomized_edits_on_both_sides_converge_without_losing_an_edit() {
     stack.emulator.clear_faults();
     stack.emulator.wait_for_deliveries_idle().await;
     for _ in 0..2 {
-        stack
-            .engine
-            .run(RequestedMode::Auto, deadline())
-            .await
-            .unwrap();
+        auto(&stack.engine).await.unwrap();
     }
     stack.emulator.wait_for_deliveries_idle().await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
 
     let table = stored(&stack).await;
     let twenty: BTreeMap<LeadId, Value> = stack
@@ -518,19 +467,11 @@ async fn a_full_sync_never_sweeps_a_lead_with_a_local_edit_waiting() {
         .local_update(&id, &obj(json!({"status": "BOGUS"})), None)
         .await
         .unwrap();
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     stack
         .emulator
         .update("leads", id.as_str(), json!({"name": "Renamed in Twenty"}));
-    let full = stack
-        .engine
-        .run(RequestedMode::Full, deadline())
-        .await
-        .unwrap();
+    let full = full(&stack.engine).await.unwrap();
     assert_eq!(full.removed, 0);
     let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
     assert_eq!(
@@ -563,11 +504,7 @@ async fn a_delete_made_while_a_push_is_in_flight_is_not_lost() {
             store.local_delete(&id, None).await.unwrap();
         }
     });
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     deleter.await.unwrap();
     assert_eq!(
         stack
@@ -580,11 +517,7 @@ async fn a_delete_made_while_a_push_is_in_flight_is_not_lost() {
             .pending,
         Some(PendingKind::Delete)
     );
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     assert!(
         stack.emulator.get("leads", id.as_str()).unwrap()["deletedAt"].is_string(),
         "deleted in Twenty"

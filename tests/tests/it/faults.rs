@@ -1,12 +1,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use spartan_sync::RequestedMode;
 use spartan_sync::sync::SyncError;
 use spartan_sync_tests::emulator::{Fault, Seed};
+use spartan_sync_tests::runs::auto;
 use spartan_sync_tests::stack::TestStack;
 
-use crate::util::{deadline, id_of, watermark};
+use crate::util::{id_of, watermark};
 
 #[tokio::test]
 async fn rate_limits_and_a_burst_of_server_errors_are_retried() {
@@ -23,11 +23,7 @@ async fn rate_limits_and_a_burst_of_server_errors_are_retried() {
         3,
     );
     let started = std::time::Instant::now();
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "Retry-After was honoured"
@@ -48,11 +44,7 @@ async fn truncated_json_and_slow_responses_are_retried() {
     stack
         .emulator
         .push_fault(Fault::Slow(Duration::from_secs(3)));
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.changed, 47);
     assert_eq!(summary.retries, 2);
 }
@@ -60,11 +52,7 @@ async fn truncated_json_and_slow_responses_are_retried() {
 #[tokio::test]
 async fn a_persistent_failure_fails_the_run_and_keeps_the_watermark() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let wm = watermark(&stack).await;
     let id = id_of(&stack.emulator.records("leads")[0]);
     stack
@@ -78,11 +66,7 @@ async fn a_persistent_failure_fails_the_run_and_keeps_the_watermark() {
         },
         50,
     );
-    let err = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap_err();
+    let err = auto(&stack.engine).await.unwrap_err();
     assert!(matches!(err, SyncError::Fetch { page: 1, .. }), "{err}");
     assert!(err.to_string().contains("503"), "{err}");
     assert_eq!(watermark(&stack).await, wm);
@@ -91,11 +75,7 @@ async fn a_persistent_failure_fails_the_run_and_keeps_the_watermark() {
 
     // Twenty is back: the change made during the outage is picked up.
     stack.emulator.clear_faults();
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.changed, 1);
 }
 
@@ -109,10 +89,7 @@ async fn a_refused_api_key_fails_at_once_without_retrying() {
     };
     let client = spartan_sync::TwentyClient::new(&bad).unwrap();
     let engine = spartan_sync::SyncEngine::new(client, stack.store.clone(), Default::default());
-    let err = engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap_err();
+    let err = auto(&engine).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
     assert!(
         !err.to_string().contains("wrong"),

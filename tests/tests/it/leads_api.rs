@@ -3,11 +3,11 @@
 use lambda_http::Body;
 use leads_api::{LeadsApi, handle};
 use serde_json::{Value, json};
-use spartan_sync::RequestedMode;
 use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::runs::auto;
 use spartan_sync_tests::stack::TestStack;
 
-use crate::util::{apigw, deadline};
+use crate::util::apigw;
 
 struct Answer {
     status: u16,
@@ -46,11 +46,7 @@ async fn call(
 
 async fn api() -> (TestStack, LeadsApi) {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let api = LeadsApi {
         store: stack.store.clone(),
     };
@@ -115,11 +111,7 @@ async fn create_read_edit_delete_with_etags() {
         .await
         .etag
         .unwrap();
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     assert_eq!(
         stack.emulator.get("leads", &id).unwrap()["score"],
         13,
@@ -253,11 +245,7 @@ async fn conflicts_are_listed() {
         &[],
     )
     .await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let conflicts = call(&api, "GET", "/conflicts", "", &[]).await;
     assert_eq!(conflicts.status, 200);
     let list = conflicts.body["data"].as_array().unwrap();

@@ -1,12 +1,13 @@
 use serde_json::json;
+use spartan_sync::RemoteRecord;
 use spartan_sync::store::WriteOrigin;
 use spartan_sync::sync::Applied as PutOutcome;
-use spartan_sync::{RemoteRecord, RequestedMode};
 use spartan_sync_tests::StoreExt;
 use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::runs::auto;
 use spartan_sync_tests::stack::TestStack;
 
-use crate::util::{deadline, id_of};
+use crate::util::id_of;
 
 fn record(v: serde_json::Value) -> RemoteRecord {
     RemoteRecord::from_fields(v.as_object().unwrap().clone()).unwrap()
@@ -82,11 +83,7 @@ async fn an_edit_landing_between_page_fetches_is_not_lost() {
     let mut runs = 0;
     loop {
         runs += 1;
-        stack
-            .engine
-            .run(RequestedMode::Auto, deadline())
-            .await
-            .unwrap();
+        auto(&stack.engine).await.unwrap();
         let a = stack
             .store
             .get_lead(&id_of(&json!({"id": early})))

@@ -8,6 +8,7 @@ use spartan_sync::sync::{RunStatus, SyncMode};
 use spartan_sync::{RequestedMode, SyncSettings};
 use spartan_sync_tests::dynamo_proxy::DynamoThrottlingProxy;
 use spartan_sync_tests::emulator::{Fault, Seed};
+use spartan_sync_tests::runs::{auto, full};
 use spartan_sync_tests::stack::{StackOptions, TestStack, dynamo_local_endpoint};
 
 use crate::util::{deadline, id_of, stored, watermark};
@@ -33,11 +34,7 @@ async fn a_large_full_sync_finishes_over_resumed_runs_with_every_lead_stored_onc
     .await;
     let mut runs = Vec::new();
     loop {
-        let summary = stack
-            .engine
-            .run(RequestedMode::Auto, deadline())
-            .await
-            .unwrap();
+        let summary = auto(&stack.engine).await.unwrap();
         let status = summary.status;
         runs.push(summary);
         assert!(runs.len() <= 60, "the pass does not finish");
@@ -79,28 +76,16 @@ async fn a_large_full_sync_finishes_over_resumed_runs_with_every_lead_stored_onc
 #[tokio::test]
 async fn a_hard_deleted_lead_disappears_after_the_next_full_sync() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let gone = id_of(&stack.emulator.records("leads")[7]);
     assert!(stack.emulator.destroy("leads", gone.as_str()));
 
     // A delta cannot see a hard delete: Twenty's lists no longer show the record.
-    let delta = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let delta = auto(&stack.engine).await.unwrap();
     assert_eq!(delta.removed, 0);
     assert!(stack.store.get_lead(&gone).await.unwrap().is_some());
 
-    let full = stack
-        .engine
-        .run(RequestedMode::Full, deadline())
-        .await
-        .unwrap();
+    let full = full(&stack.engine).await.unwrap();
     assert_eq!(
         (full.mode, full.removed, full.changed),
         (SyncMode::Full, 1, 0)
@@ -117,9 +102,9 @@ async fn two_runs_started_together_one_runs_and_one_skips() {
         .emulator
         .push_fault(Fault::Slow(Duration::from_millis(800)));
     let other = stack.second_engine(SyncSettings::default());
-    let (a, b) = tokio::join!(stack.engine.run(RequestedMode::Auto, deadline()), async {
+    let (a, b) = tokio::join!(auto(&stack.engine), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        other.run(RequestedMode::Auto, deadline()).await
+        auto(&other).await
     });
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(
@@ -128,7 +113,7 @@ async fn two_runs_started_together_one_runs_and_one_skips() {
     );
     assert_eq!(b.requests, 0, "a skipped run costs Twenty nothing");
     // The lease is released: the next run goes ahead.
-    let next = other.run(RequestedMode::Auto, deadline()).await.unwrap();
+    let next = auto(&other).await.unwrap();
     assert_eq!(next.status, RunStatus::Succeeded);
 }
 
@@ -157,19 +142,11 @@ async fn a_run_killed_mid_way_is_taken_over_after_its_lease_expires() {
     }
     drop(crashed);
 
-    let blocked = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let blocked = auto(&stack.engine).await.unwrap();
     assert_eq!(blocked.status, RunStatus::Skipped);
 
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let taken_over = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let taken_over = auto(&stack.engine).await.unwrap();
     assert_eq!(taken_over.status, RunStatus::Succeeded);
     assert!(taken_over.resumed);
     assert_eq!(
@@ -200,11 +177,7 @@ async fn a_429_storm_ends_the_run_with_a_checkpoint_and_the_next_run_completes()
             )
         }),
     );
-    let first = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let first = auto(&stack.engine).await.unwrap();
     assert_eq!((first.status, first.pages), (RunStatus::Partial, 3));
     assert!(
         first
@@ -217,11 +190,7 @@ async fn a_429_storm_ends_the_run_with_a_checkpoint_and_the_next_run_completes()
     );
     assert_eq!(watermark(&stack).await, None);
 
-    let second = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let second = auto(&stack.engine).await.unwrap();
     assert_eq!(
         (second.status, second.resumed, second.pages),
         (RunStatus::Succeeded, true, 7)
@@ -240,11 +209,7 @@ async fn the_client_paces_itself_under_twentys_limit_instead_of_hitting_it() {
         ..StackOptions::default()
     })
     .await;
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(
         (summary.status, summary.pages, summary.rate_limited),
         (RunStatus::Succeeded, 30, 0)
@@ -264,11 +229,7 @@ async fn dynamodb_throttling_is_retried_without_loss() {
         ..StackOptions::default()
     })
     .await;
-    let full = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let full = auto(&stack.engine).await.unwrap();
     assert_eq!((full.status, full.changed), (RunStatus::Succeeded, 500));
     let after_full = proxy.throttled();
     assert!(after_full >= 3, "throttled {after_full} bulk writes");
@@ -281,11 +242,7 @@ async fn dynamodb_throttling_is_retried_without_loss() {
             json!({"score": 31337}),
         );
     }
-    let delta = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let delta = auto(&stack.engine).await.unwrap();
     assert_eq!((delta.status, delta.changed), (RunStatus::Succeeded, 100));
     assert!(
         proxy.throttled() - after_full >= 50,
@@ -308,11 +265,7 @@ async fn dynamodb_throttling_is_retried_without_loss() {
 #[tokio::test]
 async fn an_outage_is_recorded_and_the_next_run_catches_up() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     stack.emulator.push_faults(
         Fault::Status {
             code: 503,
@@ -320,18 +273,10 @@ async fn an_outage_is_recorded_and_the_next_run_catches_up() {
         },
         100,
     );
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap_err();
+    auto(&stack.engine).await.unwrap_err();
     let down = stack.store.load_state().await.unwrap().unreachable_since;
     assert!(down.is_some(), "the outage start is recorded");
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap_err();
+    auto(&stack.engine).await.unwrap_err();
     assert_eq!(
         stack.store.load_state().await.unwrap().unreachable_since,
         down,
@@ -344,11 +289,7 @@ async fn an_outage_is_recorded_and_the_next_run_catches_up() {
             .emulator
             .update("leads", lead["id"].as_str().unwrap(), json!({"score": 7}));
     }
-    let back = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let back = auto(&stack.engine).await.unwrap();
     assert_eq!((back.status, back.changed), (RunStatus::Succeeded, 5));
     assert_eq!(
         stack.store.load_state().await.unwrap().unreachable_since,

@@ -1,19 +1,15 @@
 use serde_json::json;
-use spartan_sync::RequestedMode;
 use spartan_sync::sync::SyncMode;
 use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::runs::{auto, full};
 use spartan_sync_tests::stack::TestStack;
 
-use crate::util::{deadline, id_of, stored, watermark, write_times};
+use crate::util::{id_of, stored, watermark, write_times};
 
 #[tokio::test]
 async fn first_run_is_full_and_stores_every_lead_losslessly() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.mode, SyncMode::Full);
     assert_eq!(
         (summary.fetched, summary.changed, summary.total_in_table),
@@ -40,11 +36,7 @@ async fn first_run_is_full_and_stores_every_lead_losslessly() {
 #[tokio::test]
 async fn a_one_digit_phone_change_is_one_changed_lead_and_the_only_write() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let before = write_times(&stack).await;
 
     let lead = stack
@@ -58,11 +50,7 @@ async fn a_one_digit_phone_change_is_one_changed_lead_and_the_only_write() {
         .emulator
         .update("leads", id.as_str(), json!({ "phones": phones }));
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.mode, SyncMode::Delta);
     assert_eq!((summary.changed, summary.total_in_table), (1, 47));
     assert_eq!(summary.requests, 1, "one page holds the delta");
@@ -81,19 +69,11 @@ async fn a_one_digit_phone_change_is_one_changed_lead_and_the_only_write() {
 #[tokio::test]
 async fn a_run_with_no_remote_change_writes_nothing() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let before = write_times(&stack).await;
     let wm = watermark(&stack).await;
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.mode, SyncMode::Delta);
     assert_eq!(summary.changed, 0);
     assert_eq!(write_times(&stack).await, before);
@@ -104,11 +84,7 @@ async fn a_run_with_no_remote_change_writes_nothing() {
 async fn a_patch_that_changes_nothing_is_not_a_change() {
     // Twenty bumps updatedAt on every PATCH, even one that sets the same values.
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let lead = &stack.emulator.records("leads")[3];
     stack.emulator.update(
         "leads",
@@ -116,11 +92,7 @@ async fn a_patch_that_changes_nothing_is_not_a_change() {
         json!({ "score": lead["score"].clone() }),
     );
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     // The lookback window re-reads the seed too; none of it, nor the no-op PATCH, is news.
     assert!(summary.fetched >= 1);
     assert_eq!((summary.changed, summary.unchanged), (0, summary.fetched));
@@ -129,11 +101,7 @@ async fn a_patch_that_changes_nothing_is_not_a_change() {
 #[tokio::test]
 async fn five_hundred_leads_sharing_one_updated_at_all_arrive_across_pages() {
     let stack = TestStack::with_page_size(Seed::Generated(500), 60).await;
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.pages, 9);
     assert_eq!((summary.fetched, summary.changed), (500, 500));
     let table = stored(&stack).await;
@@ -146,16 +114,8 @@ async fn five_hundred_leads_sharing_one_updated_at_all_arrive_across_pages() {
 #[tokio::test]
 async fn a_forced_full_sync_rereads_everything_and_writes_nothing_new() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
-    let summary = stack
-        .engine
-        .run(RequestedMode::Full, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
+    let summary = full(&stack.engine).await.unwrap();
     assert_eq!(summary.mode, SyncMode::Full);
     assert_eq!(
         (summary.fetched, summary.changed, summary.unchanged),
@@ -166,19 +126,11 @@ async fn a_forced_full_sync_rereads_everything_and_writes_nothing_new() {
 #[tokio::test]
 async fn soft_deleted_leads_arrive_as_tombstones_in_the_delta() {
     let stack = TestStack::start(Seed::DemoLeads).await;
-    stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    auto(&stack.engine).await.unwrap();
     let id = id_of(&stack.emulator.records("leads")[5]);
     stack.emulator.soft_delete("leads", id.as_str()).unwrap();
 
-    let summary = stack
-        .engine
-        .run(RequestedMode::Auto, deadline())
-        .await
-        .unwrap();
+    let summary = auto(&stack.engine).await.unwrap();
     assert_eq!(summary.changed, 1);
     let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
     assert!(
