@@ -278,6 +278,27 @@ mod tests {
     }
 
     #[test]
+    fn a_received_delivery_counts_as_what_it_answered() {
+        use crate::webhook::{EventError, VerifyError};
+        let cases = [
+            (Received::Done(EventOutcome::Stale), "WebhookStale"),
+            (Received::Done(EventOutcome::Refused), "WebhookBadRequest"),
+            (Received::Refused(Refusal::NotPost), "WebhookBadRequest"),
+            (
+                Received::Refused(Refusal::BadBody(EventError::NotJson("x".into()))),
+                "WebhookBadRequest",
+            ),
+            (
+                Received::Refused(Refusal::BadSignature(VerifyError::BadSignature)),
+                WEBHOOK_UNAUTHORIZED,
+            ),
+        ];
+        for (received, name) in cases {
+            assert_eq!(WebhookMetric::from(&received).name(), name, "{received:?}");
+        }
+    }
+
+    #[test]
     fn alarm_metrics_follow_the_embedded_metric_format() {
         let doc = on()
             .document(
