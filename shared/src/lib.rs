@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod invoke;
 pub mod metrics;
 pub mod pii;
 pub mod secrets;

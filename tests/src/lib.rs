@@ -4,6 +4,7 @@
 
 pub mod dynamo_proxy;
 pub mod emulator;
+pub mod lambda_fake;
 pub mod runs;
 pub mod stack;
 pub mod store_ext;

@@ -8,6 +8,9 @@ pub struct ApiConfig {
     pub table_name: String,
     pub object: ObjectName,
     pub metrics_namespace: Option<String>,
+    /// The function `POST /sync` invokes (`DELTA_SYNC_FUNCTION`; `cargo lambda watch`
+    /// knows it by its binary name).
+    pub delta_sync_function: String,
 }
 
 impl ApiConfig {
@@ -21,6 +24,9 @@ impl ApiConfig {
             table_name: vars.table_name()?,
             object: vars.object()?,
             metrics_namespace: vars.optional("METRICS_NAMESPACE"),
+            delta_sync_function: vars
+                .optional("DELTA_SYNC_FUNCTION")
+                .unwrap_or_else(|| "delta-sync".into()),
         })
     }
 }

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Map, Value};
 
+use super::changes::{removal_marks, removal_put};
 use super::item::ConflictItem;
 use super::item::attr;
 use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
@@ -216,7 +217,7 @@ impl DynamoLeadStore {
         let mut chunk: Vec<usize> = Vec::new();
         let mut slots = 1;
         for i in counted {
-            let need = 1 + writes[i].conflicts.len();
+            let need = 1 + writes[i].conflicts.len() + removal_marks(&writes[i]);
             if slots + need > TRANSACTION_MAX && !chunk.is_empty() {
                 self.write_chunk(writes, &chunk, &mut results).await?;
                 chunk.clear();
@@ -276,6 +277,11 @@ impl DynamoLeadStore {
         for w in writes {
             items.push(self.transact_item(w)?);
             delta += w.live_delta;
+            if removal_marks(w) > 0 {
+                // Readers of the change feed learn of the removal from this mark, in the
+                // same transaction so neither lands without the other.
+                items.push(removal_put(self.table(), &w.id)?);
+            }
             for (seq, c) in w.conflicts.iter().enumerate() {
                 let doc = serde_json::to_value(ConflictItem::new(c, seq)).map_err(|e| {
                     StoreError::Corrupt {

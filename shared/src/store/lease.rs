@@ -22,7 +22,44 @@ pub struct LeaseHolder {
     pub until: Option<Timestamp>,
 }
 
+/// The lease as stored: a run is in progress while `until` is ahead of now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub until: Option<Timestamp>,
+    pub taken_at: Option<Timestamp>,
+}
+
 impl DynamoLeadStore {
+    /// The lease item, if any (live or lapsed: compare `until` with now).
+    pub async fn lease(&self) -> Result<Option<Lease>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(self.lease_key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("GetItem", e))?;
+        Ok(out.item.map(|item| Lease {
+            owner: item
+                .get("owner")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
+            until: item
+                .get("leaseUntil")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .and_then(Timestamp::from_unix_millis),
+            taken_at: item
+                .get("takenAt")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|s| Timestamp::parse(s).ok()),
+        }))
+    }
+
     /// Takes the lease for `ttl` unless someone else holds a live one; then says who.
     pub async fn acquire_lease(
         &self,

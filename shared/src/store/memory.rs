@@ -193,6 +193,10 @@ impl Mirror for MemoryMirror {
             if live {
                 let state = &mut data.state;
                 state.last_run = Some(record.last_run.clone());
+                state.last_run_at = Some(now);
+                if let Some(t) = record.fresh_as_of {
+                    state.fresh_as_of = Some(t);
+                }
                 if let Some(w) = record.watermark {
                     state.watermark = Some(w);
                 }

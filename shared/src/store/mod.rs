@@ -4,9 +4,12 @@
 //! and the only module that speaks DynamoDB (`AttributeValue`, `SdkError`);
 //! [`MemoryMirror`] is the in-memory one for tests and the simulator.
 
+mod changes;
 mod conflict;
+mod counts;
 mod cursor;
 mod error;
+mod feed;
 mod item;
 mod keys;
 mod lead_store;
@@ -20,12 +23,14 @@ mod schema;
 mod sync_state;
 mod throttle;
 
+pub use changes::{Change, ChangePage, Deletion};
 pub use conflict::{Conflict, WHOLE_RECORD};
 pub use cursor::BadCursor;
 pub use error::StoreError;
+pub use feed::{CURSOR_LIFETIME, FEED_SETTLE, FeedCursor, FeedError};
 pub use item::{LeadItem, LocalState, PendingKind, StoredLead, WriteOrigin};
 pub use lead_store::{DynamoLeadStore, TOMBSTONE_TTL};
-pub use lease::LeaseHolder;
+pub use lease::{Lease, LeaseHolder};
 pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, SweepEntry, SweepPage};
 pub use notes::NoteOutcome;

@@ -38,6 +38,14 @@ pub struct SyncState {
     /// Since when Twenty has been unreachable, if the last run could not reach it.
     #[serde(default)]
     pub unreachable_since: Option<Timestamp>,
+    /// When the last run (of any outcome) was recorded: lets a caller that started a
+    /// run tell when one has ended since.
+    #[serde(default)]
+    pub last_run_at: Option<Timestamp>,
+    /// When the last completed pass began: every change Twenty made before it is in the
+    /// mirror. Unlike the watermark, it does not age while Twenty is quiet.
+    #[serde(default)]
+    pub fresh_as_of: Option<Timestamp>,
 }
 
 /// Enough to resume a pass exactly where it stopped.
@@ -68,6 +76,8 @@ pub struct RunRecord {
     pub succeeded_at: Option<Timestamp>,
     pub checkpoint: CheckpointChange,
     pub reachability: Reachability,
+    /// The start of the pass that just completed (`None` unless one did).
+    pub fresh_as_of: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,12 +126,22 @@ impl DynamoLeadStore {
             key: key.clone(),
             source,
         };
-        let mut sets = vec!["lastRun = :run".to_string()];
+        let mut sets = vec!["lastRun = :run".to_string(), "lastRunAt = :at".to_string()];
         let mut removes = Vec::new();
-        let mut values = HashMap::from([(
-            ":run".to_string(),
-            serde_dynamo::to_attribute_value(&record.last_run).map_err(mapping)?,
-        )]);
+        let mut values = HashMap::from([
+            (
+                ":run".to_string(),
+                serde_dynamo::to_attribute_value(&record.last_run).map_err(mapping)?,
+            ),
+            (
+                ":at".to_string(),
+                AttributeValue::S(Timestamp::now().to_string()),
+            ),
+        ]);
+        if let Some(t) = record.fresh_as_of {
+            sets.push("freshAsOf = :fresh".into());
+            values.insert(":fresh".into(), AttributeValue::S(t.to_string()));
+        }
         if let Some(w) = record.watermark {
             sets.push("watermark = :w".into());
             values.insert(":w".into(), AttributeValue::S(w.to_string()));

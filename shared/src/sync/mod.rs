@@ -14,6 +14,7 @@ mod report;
 pub mod rewrite;
 pub mod rules;
 mod run;
+pub mod status;
 mod summary;
 
 pub use apply::ApplyCounts;
@@ -22,4 +23,5 @@ pub use error::SyncError;
 pub use local::LocalEditError;
 pub use mode::{RequestedMode, SyncMode};
 pub use rules::{Applied, Context};
+pub use status::SyncStatus;
 pub use summary::{PushSummary, RunStatus, SyncSummary};

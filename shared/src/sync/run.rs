@@ -141,6 +141,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
                     succeeded_at: Some(Timestamp::now()),
                     checkpoint: CheckpointChange::Clear,
                     reachability: Reachability::Reachable,
+                    fresh_as_of: Some(self.pass.pass_started_at),
                 },
             )
             .await
@@ -191,6 +192,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
                     } else {
                         Reachability::Unknown
                     },
+                    fresh_as_of: None,
                 },
             )
             .await
@@ -221,6 +223,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             } else {
                 Reachability::Unknown
             },
+            fresh_as_of: None,
         };
         match self.engine.store.record_run(&self.owner, &record).await {
             Ok(true) => {}
