@@ -1,17 +1,23 @@
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
+use spartan_sync::invoke::SyncInvoker;
 use spartan_sync::store::{StoreError, StoredLead};
 use spartan_sync::sync::{LocalEditError, local};
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
 
-use crate::body;
 use crate::route::Route;
+use crate::{body, feed, sync};
+
+/// The OpenAPI 3.1 document of this API, served as is at `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Built once at cold start, borrowed by every invocation.
 #[derive(Debug, Clone)]
 pub struct LeadsApi {
     pub store: DynamoLeadStore,
+    /// Starts delta-sync runs for `POST /sync`.
+    pub invoker: SyncInvoker,
 }
 
 const MAX_BODY: usize = 256 * 1024;
@@ -34,7 +40,7 @@ pub async fn handle(
     Ok(response)
 }
 
-enum ApiError {
+pub(crate) enum ApiError {
     Status(StatusCode, String),
     Store(StoreError),
 }
@@ -63,7 +69,7 @@ impl From<LocalEditError> for ApiError {
     }
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::Status(StatusCode::BAD_REQUEST, message.into())
 }
 
@@ -162,13 +168,40 @@ async fn respond(
                 None,
             ))
         }
+        Route::SyncStatus => Ok(json_response(
+            StatusCode::OK,
+            &sync::status(api).await?,
+            None,
+        )),
+        Route::StartSync => {
+            let mode = sync::requested_mode(body_bytes(request)?)?;
+            let mut response =
+                json_response(StatusCode::ACCEPTED, &sync::start(api, mode).await?, None);
+            response
+                .headers_mut()
+                .insert(header::LOCATION, header::HeaderValue::from_static("/sync"));
+            Ok(response)
+        }
+        Route::Changes => Ok(json_response(
+            StatusCode::OK,
+            &feed::changes(api, request).await?,
+            None,
+        )),
+        Route::OpenApi => {
+            let mut response = Response::new(Body::Text(OPENAPI.to_string()));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            Ok(response)
+        }
         Route::MethodNotAllowed => Err(ApiError::Status(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed on this path".into(),
         )),
         Route::NotFound => Err(ApiError::Status(
             StatusCode::NOT_FOUND,
-            "no such route: try /leads or /conflicts".into(),
+            "no such route: GET /openapi.json lists them".into(),
         )),
     }
 }
@@ -208,7 +241,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// The lead in Twenty's own field shapes, with our sync state under `_sync`.
-fn lead_json(lead: &StoredLead) -> Value {
+pub(crate) fn lead_json(lead: &StoredLead) -> Value {
     let mut fields = lead.fields.clone();
     fields.insert(
         "_sync".into(),

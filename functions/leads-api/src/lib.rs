@@ -3,8 +3,10 @@
 //! edits themselves in `spartan_sync::store`.
 
 mod body;
+mod feed;
 mod handler;
 mod route;
+mod sync;
 
-pub use handler::{LeadsApi, handle};
-pub use route::Route;
+pub use handler::{LeadsApi, OPENAPI, handle};
+pub use route::{ROUTES, Route};

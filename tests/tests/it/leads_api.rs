@@ -5,17 +5,18 @@ use leads_api::{LeadsApi, handle};
 use serde_json::{Value, json};
 use spartan_sync_tests::emulator::Seed;
 use spartan_sync_tests::runs::auto;
+use spartan_sync_tests::lambda_fake::FakeLambda;
 use spartan_sync_tests::stack::TestStack;
 
 use crate::util::apigw;
 
-struct Answer {
-    status: u16,
-    etag: Option<String>,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub body: Value,
 }
 
-async fn call(
+pub(crate) async fn call(
     api: &LeadsApi,
     method: &str,
     path: &str,
@@ -44,11 +45,15 @@ async fn call(
     }
 }
 
-async fn api() -> (TestStack, LeadsApi) {
+/// The demo workspace after its first (full) sync, and the API over it; `POST /sync`
+/// goes to a stand-in for the Lambda Invoke API.
+pub(crate) async fn api() -> (TestStack, LeadsApi) {
     let stack = TestStack::start(Seed::DemoLeads).await;
     auto(&stack.engine).await.unwrap();
+    let lambda = FakeLambda::start().await;
     let api = LeadsApi {
         store: stack.store.clone(),
+        invoker: lambda.invoker("delta-sync").await,
     };
     (stack, api)
 }

@@ -5,11 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod bidirectional;
+mod changes_feed;
 mod delta_sync_handler;
 mod faults;
 mod leads_api;
+mod openapi;
 mod ordering;
 mod scale;
+mod sync_api;
 mod sync_runs;
 mod util;
 mod webhook_handler;
