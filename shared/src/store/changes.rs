@@ -146,14 +146,22 @@ pub(crate) fn removal_marks(w: &LeadWrite) -> usize {
     usize::from(w.live_delta < 0)
 }
 
-/// The mark's put, for the transaction that removes the lead.
-pub(crate) fn removal_put(table: &str, id: &LeadId) -> Result<TransactWriteItem, StoreError> {
-    let mark = serde_dynamo::to_item(RemovalItem::new(id, Timestamp::now())).map_err(|source| {
-        StoreError::Mapping {
-            key: id.to_string(),
-            source,
-        }
-    })?;
+/// The mark's put for the transaction of `w`, when `w` removes a live lead: readers
+/// of the feed learn of the removal from it, and neither lands without the other.
+pub(crate) fn removal_mark(
+    table: &str,
+    w: &LeadWrite,
+) -> Result<Option<TransactWriteItem>, StoreError> {
+    if removal_marks(w) == 0 {
+        return Ok(None);
+    }
+    let mark =
+        serde_dynamo::to_item(RemovalItem::new(&w.id, Timestamp::now())).map_err(|source| {
+            StoreError::Mapping {
+                key: w.id.to_string(),
+                source,
+            }
+        })?;
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(mark))
@@ -162,7 +170,7 @@ pub(crate) fn removal_put(table: &str, id: &LeadId) -> Result<TransactWriteItem,
             operation: "TransactWriteItems",
             reason: e.to_string(),
         })?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    Ok(Some(TransactWriteItem::builder().put(put).build()))
 }
 
 fn position_of(item: &Item) -> Result<Position, StoreError> {

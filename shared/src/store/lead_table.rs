@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Map, Value};
 
-use super::changes::{removal_marks, removal_put};
+use super::changes::{removal_mark, removal_marks};
 use super::item::ConflictItem;
 use super::item::attr;
 use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
@@ -277,11 +277,7 @@ impl DynamoLeadStore {
         for w in writes {
             items.push(self.transact_item(w)?);
             delta += w.live_delta;
-            if removal_marks(w) > 0 {
-                // Readers of the change feed learn of the removal from this mark, in the
-                // same transaction so neither lands without the other.
-                items.push(removal_put(self.table(), &w.id)?);
-            }
+            items.extend(removal_mark(self.table(), w)?);
             for (seq, c) in w.conflicts.iter().enumerate() {
                 let doc = serde_json::to_value(ConflictItem::new(c, seq)).map_err(|e| {
                     StoreError::Corrupt {
