@@ -78,6 +78,8 @@ start_functions() {
            AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RUST_LOG; do
     [ -n "${!v:-}" ] && vars+=(--env-var "$v=${!v}")
   done
+  # POST /sync invokes delta-sync through the Lambda Invoke API that cargo lambda watch serves.
+  vars+=(--env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" --env-var "DELTA_SYNC_FUNCTION=delta-sync")
   cargo lambda watch --quiet --ignore-changes --invoke-port "$WATCH_PORT" "${vars[@]}" \
     >"$RUN/functions.log" 2>&1 &
   PIDS+=($!)
@@ -88,6 +90,7 @@ start_functions() {
   done
   echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: .run/functions.log)"
   echo "    leads API: http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/leads"
+  echo "    sync now:  curl -X POST http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/sync -d '{\"mode\": \"full\"}'"
 }
 
 # Registers the local webhook function with the emulator, through Twenty's own API
