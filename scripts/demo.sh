@@ -51,6 +51,9 @@ stored=$(target/debug/spartan-local get-lead "$LEADS_TABLE" "$id") || fail "lead
 expect "stored phone" "$(echo "$stored" | json_get phones.primaryPhoneNumber)" "8553057016"
 
 echo "==> 5. webhooks: an edit in Twenty reaches DynamoDB within a second, no sync needed"
+# As make run does: every function started before Twenty may deliver, so the first
+# delivery is not lost to a cold start longer than Twenty's 5 s timeout.
+warm_functions
 register_local_webhook
 # edit_and_wait SCORE: PATCH the score in Twenty, then poll DynamoDB until it shows; prints ms.
 edit_and_wait() {
@@ -64,15 +67,16 @@ edit_and_wait() {
   done
   fail "score $1 did not reach DynamoDB (last seen: $score)"
 }
-cold_ms=$(edit_and_wait 98)
-echo "    ok: first delivery in DynamoDB after ${cold_ms} ms (includes the function's cold start)"
+first_ms=$(edit_and_wait 98)
+[ "$first_ms" -lt 1000 ] || fail "the first webhook took ${first_ms} ms to reach DynamoDB"
+echo "    ok: first delivery in DynamoDB after ${first_ms} ms"
 warm_ms=$(edit_and_wait 99)
 [ "$warm_ms" -lt 1000 ] || fail "a webhook took ${warm_ms} ms to reach DynamoDB"
 grep -q "Webhook lead.updated: applied" "$RUN/functions.log" || fail "no applied webhook in the function log"
 echo "    ok: next delivery in DynamoDB after ${warm_ms} ms (webhook applied)"
 
 echo "==> 6. a local edit through the leads API reaches Twenty with the next sync"
-api="http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/leads/$id"
+api="$LEADS_API_URL/$id"
 etag=$(curl -sf -D - -o /dev/null "$api" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}') || fail "GET $api failed"
 edited=$(curl -sf -X PATCH -H "If-Match: $etag" -H "Content-Type: application/json" "$api" -d '{"source": "spartan app"}') || fail "PATCH through the leads API failed"
 expect "pending after the local edit" "$(echo "$edited" | json_get _sync.pending)" "update"

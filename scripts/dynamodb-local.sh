@@ -13,8 +13,18 @@ case "${1:-}" in
     [ -n "$jar" ] || { echo "DynamoDB Local is not installed: run scripts/tools.sh" >&2; exit 1; }
     port="${DYNAMODB_PORT:-$(free_port)}"
     jar="$PWD/$jar"; libdir="$(dirname "$jar")/DynamoDBLocal_lib"
-    # Run from .run/: DynamoDB Local drops a metadata file in its working directory.
-    (cd "$RUN" && exec java -Xmx1g -Djava.library.path="$libdir" -jar "$jar" -inMemory -sharedDb -port "$port") \
+    # On 127.0.0.1 only, through scripts/DynamoDBLocalLoopback.java (the jar's own launcher
+    # binds every interface). That needs Java's compiler module (any JDK); a bare JRE falls
+    # back to the jar's launcher, with a warning.
+    launch=(-cp "$jar" "$PWD/scripts/DynamoDBLocalLoopback.java")
+    if ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler@'; then
+      echo "warning: no JDK compiler module: DynamoDB Local listens on every interface, not only 127.0.0.1" >&2
+      launch=(-jar "$jar")
+    fi
+    # Run from .run/ (DynamoDB Local drops a metadata file in its working directory), in a
+    # session of its own so a Ctrl-C meant for the caller does not reach it; `stop` ends it.
+    (cd "$RUN" && exec setsid java -Xmx1g -Djava.library.path="$libdir" "${launch[@]}" \
+       -inMemory -sharedDb -disableTelemetry -port "$port") \
       >"$RUN/dynamodb-$port.log" 2>&1 &
     echo $! >"$RUN/dynamodb-$port.pid"
     for _ in $(seq 1 150); do

@@ -1,27 +1,63 @@
-# Sourced by run-local.sh and demo.sh: starts the pieces of the local stack and
-# stops everything it started when the calling script exits (Ctrl-C included).
+# Sourced by run-local.sh, demo.sh and readme-check.sh: starts the pieces of the local stack
+# and stops everything it started when the calling script exits (Ctrl-C included).
+# Every server listens on 127.0.0.1 only. Each piece runs in a session of its own, so a
+# Ctrl-C reaches only the calling script, which then stops the pieces in order.
+#   SPARTAN_RUN_DIR   where logs and stack.env go (default .run)
 # shellcheck shell=bash
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-RUN="$ROOT/.run"; mkdir -p "$RUN"
+RUN="${SPARTAN_RUN_DIR:-$ROOT/.run}"; mkdir -p "$RUN"
+export SPARTAN_RUN_DIR="$RUN"
 export PATH="$ROOT/.tools/venv/bin:$PATH"
 PIDS=()
 DDB_PORT=""
+SLEEPER=""
+STACK_ENV=""
 
 stop_stack() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  trap '' INT TERM
+  [ -n "$STACK_ENV" ] && rm -f "$STACK_ENV"
+  [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
+  # Each piece leads its own process group: the group takes cargo lambda's function
+  # processes with it.
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   [ -n "$DDB_PORT" ] && scripts/dynamodb-local.sh stop "$DDB_PORT"
+  [ -z "$DDB_PORT" ] || echo "==> local stack stopped"
   return 0
 }
 trap stop_stack EXIT
 trap 'exit 130' INT TERM
 
+# spawn LOG CMD...: starts CMD in a session of its own, output to LOG, and remembers it.
+spawn() {
+  local log="$1"; shift
+  setsid "$@" >"$log" 2>&1 &
+  PIDS+=($!)
+}
+
+# pause SECONDS: a sleep that a Ctrl-C interrupts at once (the trap runs during `wait`).
+pause() { sleep "$1" & SLEEPER=$!; wait "$SLEEPER" || true; SLEEPER=""; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 json_get() { python3 -c 'import json,sys; v=json.load(sys.stdin)
 for k in sys.argv[1].split("."): v=v[int(k)] if isinstance(v,list) else v[k]
 print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
+# One line for a run summary: "full sync succeeded: 47 fetched, 47 changed, 47 in table (997 ms)".
+summary_line() { python3 -c 'import json,sys; s=json.load(sys.stdin)
+extra=", ".join(f"{s[k]} {k}" for k in ("removed","stale") if s.get(k))
+push=s.get("push") or {}
+pushed=", {} pushed".format(push["pushed"]) if push.get("pushed") else ""
+err=" error: {}".format(s["error"]) if s.get("error") else ""
+print("{} sync {}: {} fetched, {} changed{}{}, {} in table ({} ms){}".format(s.get("mode"), s.get("status"),
+  s.get("fetched",0), s.get("changed",0), ", "+extra if extra else "", pushed, s.get("totalInTable","?"), s.get("durationMs","?"), err))'; }
 
 start_dynamodb() {
   local endpoint
@@ -53,25 +89,32 @@ start_twenty() {
   # A fresh webhook secret per run, shared by the emulator's webhook and the function.
   TWENTY_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
   export TWENTY_WEBHOOK_SECRET
-  local log="$RUN/emulator.log"
   # Remove the last run's output first: the background process truncates it only once it runs.
   rm -f "$RUN/emulator.out"
-  target/debug/twenty-emulator --port 0 --seed "${EMULATOR_SEED:-demo}" --api-key "$TWENTY_API_KEY" \
-    --rate-limit "${EMULATOR_RATE_LIMIT:-100/60}" >"$RUN/emulator.out" 2>"$log" &
+  setsid target/debug/twenty-emulator --port 0 --seed "${EMULATOR_SEED:-demo}" --api-key "$TWENTY_API_KEY" \
+    --rate-limit "${EMULATOR_RATE_LIMIT:-100/60}" >"$RUN/emulator.out" 2>"$RUN/emulator.log" &
   PIDS+=($!)
   for _ in $(seq 1 100); do
     if grep -q "listening on" "$RUN/emulator.out" 2>/dev/null; then break; fi
     sleep 0.1
   done
   TWENTY_API_URL=$(grep -o 'http://[0-9.:]*' "$RUN/emulator.out" 2>/dev/null | head -n1 || true)
-  [ -n "$TWENTY_API_URL" ] || { echo "the Twenty emulator did not start:" >&2; cat "$log" >&2; exit 1; }
+  [ -n "$TWENTY_API_URL" ] || { echo "the Twenty emulator did not start:" >&2; cat "$RUN/emulator.log" >&2; exit 1; }
   export TWENTY_API_URL
   echo "==> Twenty emulator at $TWENTY_API_URL (seeded: ${EMULATOR_SEED:-demo})"
 }
 
-# Runs the functions under cargo lambda's local Lambda runtime emulator.
+# Runs the functions under cargo lambda's local Lambda runtime emulator, on 127.0.0.1 only.
+# WATCH_PORT picks the port (default: a free one).
 start_functions() {
   WATCH_PORT="${WATCH_PORT:-$(free_port)}"
+  if port_taken "$WATCH_PORT"; then
+    echo "port $WATCH_PORT is taken (another make run?): pick another one, e.g. WATCH_PORT=9001 make run" >&2
+    exit 1
+  fi
+  WATCH_URL="http://127.0.0.1:$WATCH_PORT"
+  LEADS_API_URL="$WATCH_URL/lambda-url/leads-api/leads"
+  WEBHOOK_URL="$WATCH_URL/lambda-url/webhook/api/webhooks/twenty"
   local vars=()
   for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY \
            TWENTY_WEBHOOK_SECRET WEBHOOK_ALLOW_UNSIGNED AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
@@ -80,29 +123,63 @@ start_functions() {
   done
   # POST /sync invokes delta-sync through the Lambda Invoke API that cargo lambda watch serves.
   vars+=(--env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" --env-var "DELTA_SYNC_FUNCTION=delta-sync")
-  cargo lambda watch --quiet --ignore-changes --invoke-port "$WATCH_PORT" "${vars[@]}" \
-    >"$RUN/functions.log" 2>&1 &
-  PIDS+=($!)
+  spawn "$RUN/functions.log" cargo lambda watch --quiet --ignore-changes \
+    --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" "${vars[@]}"
   # A TCP connect, not an HTTP request: the runtime emulator logs an error for "/".
   for _ in $(seq 1 300); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$WATCH_PORT") 2>/dev/null; then break; fi
+    if port_taken "$WATCH_PORT"; then break; fi
     sleep 0.1
   done
-  echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: .run/functions.log)"
-  echo "    leads API: http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/leads"
-  echo "    sync now:  curl -X POST http://127.0.0.1:$WATCH_PORT/lambda-url/leads-api/sync -d '{\"mode\": \"full\"}'"
+  echo "==> functions served by cargo lambda watch on 127.0.0.1:$WATCH_PORT (log: ${RUN#"$ROOT/"}/functions.log)"
+}
+
+# The first request to a function under cargo lambda watch starts it (a `cargo run`),
+# which can take longer than Twenty's 5 s delivery timeout: a webhook delivered then would
+# be lost. Starts the webhook and leads-api functions with a harmless request each (a GET:
+# 405, and one lead); delta-sync starts with the first sync.
+warm_functions() {
+  local started; started=$(now_ms)
+  curl -s -o /dev/null -m 120 "$WEBHOOK_URL" & local webhook=$!
+  curl -s -o /dev/null -m 120 "$LEADS_API_URL?limit=1" & local api=$!
+  wait "$webhook" "$api" || true
+  echo "==> webhook and leads-api functions started in $(( $(now_ms) - started )) ms"
 }
 
 # Registers the local webhook function with the emulator, through Twenty's own API
 # (POST /rest/webhooks), exactly as `make register-webhook` does with a real workspace.
 register_local_webhook() {
   [ -n "${EMULATED_TWENTY:-}" ] || { echo "==> not registering a webhook: a real Twenty cannot reach this machine"; return; }
-  local target="http://127.0.0.1:$WATCH_PORT/lambda-url/webhook/api/webhooks/twenty"
   local body
-  body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": ["lead.*", "note.*", "noteTarget.*"], "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$target" "$TWENTY_WEBHOOK_SECRET")
+  body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": ["lead.*", "note.*", "noteTarget.*"], "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$WEBHOOK_URL" "$TWENTY_WEBHOOK_SECRET")
   curl -sf -H "Authorization: Bearer $TWENTY_API_KEY" -H "Content-Type: application/json" \
     -X POST "$TWENTY_API_URL/rest/webhooks" -d "$body" >/dev/null || { echo "webhook registration failed" >&2; exit 1; }
-  echo "==> Twenty webhooks go to $target"
+  echo "==> Twenty webhooks go to $WEBHOOK_URL"
+}
+
+# Writes $RUN/stack.env: what scripts/local.sh (make local-*) and spartan-local read to
+# reach this stack from another terminal. Removed again when the stack stops.
+write_stack_env() {
+  STACK_ENV="$RUN/stack.env"
+  {
+    echo "# the local stack of make run (pid $$); removed when it stops"
+    echo "STACK_PID=$$"
+    echo "LEADS_TABLE=$LEADS_TABLE"
+    echo "TWENTY_OBJECT=${TWENTY_OBJECT:-leads}"
+    echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
+    echo "AWS_REGION=$AWS_REGION"
+    echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+    echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
+    echo "WATCH_PORT=$WATCH_PORT"
+    echo "LEADS_API_URL=$LEADS_API_URL"
+    echo "WEBHOOK_URL=$WEBHOOK_URL"
+    echo "TWENTY_API_URL=$TWENTY_API_URL"
+    # The emulator's key only: a real workspace's key never goes to disk.
+    if [ -n "${EMULATED_TWENTY:-}" ]; then
+      echo "EMULATED_TWENTY=1"
+      echo "TWENTY_API_KEY=$TWENTY_API_KEY"
+    fi
+  } >"$STACK_ENV.tmp"
+  mv "$STACK_ENV.tmp" "$STACK_ENV"
 }
 
 # invoke_sync [payload-file-or-json] — prints the run summary JSON.
@@ -110,5 +187,5 @@ invoke_sync() {
   local data="${1:-tests/fixtures/aws/example-eventbridge-schedule.json}"
   local args=(--data-file "$data")
   [ -f "$data" ] || args=(--data-ascii "$data")
-  cargo lambda invoke delta-sync --invoke-port "$WATCH_PORT" "${args[@]}"
+  cargo lambda invoke delta-sync --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" "${args[@]}"
 }

@@ -20,5 +20,6 @@ fi
 if [ ! -x "$TOOLS/venv/bin/cargo-lambda" ]; then
   echo "==> installing cargo-lambda and zig (PyPI)"
   python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
+  # The versions infra/infra.mk pins (LAMBDA_PINS).
+  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1
 fi
