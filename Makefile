@@ -3,7 +3,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/.tools/venv/bin:$(PATH)
 
-.PHONY: help tools run demo test test-unit soak lint fmt bench package clean
+.PHONY: help tools run demo test test-unit soak lint fmt bench package clean \
+	local-sync local-full-sync local-state local-edit local-logs readme-check
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -11,8 +12,24 @@ help: ## list the commands
 tools: ## install the local tools into .tools/ (DynamoDB Local, cargo-lambda, zig)
 	@scripts/tools.sh
 
-run: tools ## the whole system locally: DynamoDB Local, Twenty emulator, functions, sync every 5 min
+run: tools ## the whole system locally on 127.0.0.1 (WATCH_PORT=9000): DynamoDB Local, Twenty emulator, functions, sync every 5 min
 	@scripts/run-local.sh
+
+# The everyday local actions, from a second terminal while `make run` is up.
+local-sync: ## (make run up) a delta sync now; prints the run summary
+	@scripts/local.sh sync
+
+local-full-sync: ## (make run up) a full sync now; prints the run summary
+	@scripts/local.sh full-sync
+
+local-state: ## (make run up) the sync state: watermark, leadCount, lastRun, checkpoint, ...
+	@scripts/local.sh state
+
+local-edit: ## (make run up) edit a lead in the emulator and see it reach DynamoDB (ID=<lead id> SET='{"source": "conference"}')
+	@scripts/local.sh edit
+
+local-logs: ## (make run up) follow the functions' log
+	@scripts/local.sh logs
 
 demo: tools ## scripted story: full sync of 47, a phone edit in Twenty, a delta of exactly 1
 	@scripts/demo.sh
