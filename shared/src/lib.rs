@@ -6,6 +6,7 @@
 pub mod config;
 pub mod domain;
 pub mod invoke;
+pub mod logging;
 pub mod metrics;
 pub mod pii;
 pub mod secrets;

@@ -1,12 +1,13 @@
 use delta_sync::DeltaSync;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use spartan_sync::config::LogSettings;
 use spartan_sync::metrics::Metrics;
 use spartan_sync::{Config, DynamoLeadStore, SyncEngine, SyncSettings, TwentyClient};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    spartan_sync::logging::init(&LogSettings::from_env());
     let config = Config::load().await?;
     let twenty = TwentyClient::new(&config.twenty)?;
     let dynamo = spartan_sync::store::dynamo_client().await;
@@ -21,8 +22,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         engine: SyncEngine::new(twenty, store, settings),
         metrics: Metrics::new(config.metrics_namespace.clone(), "delta-sync"),
     };
-    let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    // Built once and kept for the life of the process; `run_concurrent` serves one
+    // invocation at a time unless AWS_LAMBDA_MAX_CONCURRENCY says more.
+    let function: &'static DeltaSync = Box::leak(Box::new(function));
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         delta_sync::handle(function, event).await
     }))
     .await

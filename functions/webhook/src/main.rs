@@ -1,11 +1,12 @@
 use lambda_http::{Request, service_fn};
+use spartan_sync::config::LogSettings;
 use spartan_sync::metrics::Metrics;
 use spartan_sync::{DynamoLeadStore, WebhookConfig};
 use webhook::{WebhookState, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    spartan_sync::logging::init(&LogSettings::from_env());
     let config = WebhookConfig::load().await?;
     if config.secret.is_none() {
         tracing::warn!(
@@ -20,8 +21,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         store,
         metrics,
     };
-    let state = &state;
-    lambda_http::run(service_fn(move |request: Request| async move {
+    // Built once and kept for the life of the process; `run_concurrent` serves one
+    // invocation at a time unless AWS_LAMBDA_MAX_CONCURRENCY says more.
+    let state: &'static WebhookState = Box::leak(Box::new(state));
+    lambda_http::run_concurrent(service_fn(move |request: Request| async move {
         handle(state, request).await
     }))
     .await

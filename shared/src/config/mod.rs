@@ -6,12 +6,14 @@
 mod api;
 mod delta_sync;
 mod environment;
+mod logging;
 mod vars;
 mod webhook;
 
 pub use crate::twenty::TwentySettings;
 pub use api::ApiConfig;
 pub use delta_sync::{Config, TWENTY_MAX_PAGE_SIZE};
+pub use logging::LogSettings;
 pub use webhook::WebhookConfig;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
