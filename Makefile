@@ -37,6 +37,10 @@ demo: tools ## scripted story: full sync of 47, a phone edit in Twenty, a delta 
 test: tools ## every test, with DynamoDB Local started and stopped by itself
 	@scripts/with-dynamodb.sh cargo test --workspace --all-targets
 	@scripts/demo.sh
+	@scripts/readme-check.py
+
+readme-check: tools ## the README's commands, run as written against a fresh make run stack (part of make test)
+	@scripts/readme-check.py
 
 test-unit: ## the hermetic tests only (no DynamoDB Local, no emulator process): seconds once built
 	cargo test --workspace --lib --bins

@@ -39,7 +39,11 @@ case "${1:-}" in
   stop)
     port="${2:?usage: dynamodb-local.sh stop PORT}"
     if [ -f "$RUN/dynamodb-$port.pid" ]; then
-      kill "$(cat "$RUN/dynamodb-$port.pid")" 2>/dev/null || true
+      pid=$(cat "$RUN/dynamodb-$port.pid")
+      kill "$pid" 2>/dev/null || true
+      # Wait until it is gone (and its port free), 5 s at most.
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
       rm -f "$RUN/dynamodb-$port.pid"
     fi
     ;;
