@@ -218,8 +218,11 @@ def live_check(all_blocks):
                     fail(f"`{shown}` exited {result.returncode}: "
                          f"{(result.stderr or result.stdout).strip()[-600:]}")
                 else:
-                    first = result.stdout.strip().splitlines()[0][:90]
-                    print(f"    ok ({took:.1f} s): {shown}\n        {first}")
+                    lines = result.stdout.strip().splitlines()
+                    said = [lines[0]] + [l for l in lines[-1:] if l.strip() not in ("}", lines[0])]
+                    print(f"    ok ({took:.1f} s): {shown}")
+                    for line in said:
+                        print(f"        {line[:100]}")
 
         log = [line.strip() for line in (run_dir / "functions.log").read_text().splitlines()]
         for marker, _, body in all_blocks:
