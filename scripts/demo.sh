@@ -8,6 +8,8 @@
 #      through a real signed HTTP POST to the webhook function under cargo lambda watch;
 #   6. an edit made through the leads API reaches Twenty with the next sync.
 unset TWENTY_API_URL TWENTY_API_KEY
+# Its own logs, so a demo beside a running make run leaves that one's log alone.
+SPARTAN_RUN_DIR="$(cd "$(dirname "$0")/.." && pwd)/.run/demo"
 source "$(dirname "$0")/local-stack.sh"
 fail() { echo "DEMO FAILED: $*" >&2; echo "--- function log ---" >&2; tail -n 40 "$RUN/functions.log" >&2; exit 1; }
 expect() { [ "$2" = "$3" ] || fail "$1: expected $3, got $2"; echo "    ok: $1 = $2"; }
