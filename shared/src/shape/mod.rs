@@ -27,6 +27,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("config", &["domain", "secrets", "twenty"]),
     ("webhook", &["domain", "config", "store", "sync"]),
     ("metrics", &["domain", "sync", "webhook"]),
+    ("invoke", &["sync"]),
+    ("logging", &["config"]),
 ];
 
 /// The function crates. The library cannot name a crate it does not depend on, so its

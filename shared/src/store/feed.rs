@@ -11,6 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use super::item::RemovalItem;
 use super::lead_store::TOMBSTONE_TTL;
 use crate::domain::{LeadId, Timestamp};
 
@@ -26,21 +27,6 @@ pub const FEED_SETTLE: Duration = Duration::from_secs(5);
 /// How long a cursor stays good: removal marks (like tombstones) expire after
 /// [`TOMBSTONE_TTL`], less an hour for clocks that disagree.
 pub const CURSOR_LIFETIME: Duration = TOMBSTONE_TTL.saturating_sub(Duration::from_secs(3600));
-
-/// The mark a removed lead leaves for readers of the feed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RemovalItem {
-    pub pk: String,
-    pub sk: String,
-    #[serde(rename = "_kind")]
-    pub kind: String,
-    #[serde(rename = "_changedAt")]
-    pub changed_at: Timestamp,
-    #[serde(rename = "_expiresAt")]
-    pub expires_at: i64,
-    #[serde(rename = "leadId")]
-    pub lead_id: String,
-}
 
 impl RemovalItem {
     pub fn new(id: &LeadId, now: Timestamp) -> Self {

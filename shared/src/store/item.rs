@@ -178,6 +178,21 @@ pub(crate) struct ConflictItem {
     pub conflict: super::Conflict,
 }
 
+/// The mark a removed lead leaves for readers of the feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RemovalItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(rename = "_kind")]
+    pub kind: String,
+    #[serde(rename = "_changedAt")]
+    pub changed_at: Timestamp,
+    #[serde(rename = "_expiresAt")]
+    pub expires_at: i64,
+    #[serde(rename = "leadId")]
+    pub lead_id: String,
+}
+
 /// Attribute names the indexes and conditions use, spelled once.
 pub(crate) mod attr {
     pub const REV: &str = "_rev";

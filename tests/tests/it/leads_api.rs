@@ -4,8 +4,8 @@ use lambda_http::Body;
 use leads_api::{LeadsApi, handle};
 use serde_json::{Value, json};
 use spartan_sync_tests::emulator::Seed;
-use spartan_sync_tests::runs::auto;
 use spartan_sync_tests::lambda_fake::FakeLambda;
+use spartan_sync_tests::runs::auto;
 use spartan_sync_tests::stack::TestStack;
 
 use crate::util::apigw;
