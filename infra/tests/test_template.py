@@ -27,6 +27,7 @@ FUNCTIONS = {
             "TWENTY_OBJECT",
             "SYNC_LOOKBACK_SECONDS",
             "CONFLICT_POLICY",
+            "CONFLICT_RULES",
             "METRICS_NAMESPACE",
         },
     ),
@@ -272,6 +273,7 @@ def test_function_environment_holds_no_secret(any_stack, logical):
         assert env["TWENTY_API_URL"] == "https://api.twenty.com"
         assert str(env["SYNC_LOOKBACK_SECONDS"]) == "120"
         assert env["CONFLICT_POLICY"] == "remote-wins"
+        assert env["CONFLICT_RULES"] == ""
     if logical == "WebhookFunction":
         if stack.params["SecretStore"] == "SecretsManager":
             assert env["TWENTY_WEBHOOK_SECRET_ARN"] == stack.physical["WebhookSecret"]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use spartan_sync::domain::{ConflictPolicy, LeadId, RemoteRecord, Timestamp, clock};
+use spartan_sync::domain::{ConflictPolicy, ConflictRules, LeadId, RemoteRecord, Timestamp, clock};
 use spartan_sync::store::{MemoryMirror, Mirror, WriteOrigin};
 use spartan_sync::sync::{
     Context, RequestedMode, RunStatus, SyncEngine, SyncSettings, apply, local,
@@ -116,7 +116,7 @@ fn settings(policy: ConflictPolicy) -> SyncSettings {
         time_budget: None,
         reserve: Duration::from_millis(5),
         lease_ttl: Duration::from_millis(60),
-        conflict_policy: policy,
+        conflict_rules: ConflictRules::uniform(policy),
     }
 }
 

@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = SyncSettings {
         lookback: config.lookback,
         time_budget: config.time_budget,
-        conflict_policy: config.conflict_policy,
+        conflict_rules: config.conflict_rules.clone(),
         ..SyncSettings::default()
     };
     let function = DeltaSync {

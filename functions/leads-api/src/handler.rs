@@ -2,7 +2,7 @@ use lambda_http::http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use spartan_sync::invoke::SyncInvoker;
-use spartan_sync::store::{StoreError, StoredLead};
+use spartan_sync::store::{ConflictStatus, StoreError, StoredLead};
 use spartan_sync::sync::{LocalEditError, local};
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
 
@@ -161,7 +161,13 @@ async fn respond(
             Ok(response)
         }
         Route::ListConflicts => {
-            let conflicts = store.conflicts(200).await?;
+            let status = match request.query_string_parameters().first("status") {
+                None => None,
+                Some("open") => Some(ConflictStatus::Open),
+                Some("settled") => Some(ConflictStatus::Settled),
+                Some(_) => return Err(bad_request("status must be open or settled")),
+            };
+            let conflicts = store.conflicts(200, status).await?;
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"data": conflicts}),

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use super::ConfigError;
 use super::environment::environment_with_secrets;
 use super::vars::{Vars, parse_base_url};
-use crate::domain::ConflictPolicy;
+use crate::domain::ConflictRules;
 use crate::twenty::TwentySettings;
 
 /// Everything the functions need, validated.
@@ -18,8 +18,9 @@ pub struct Config {
     pub time_budget: Option<Duration>,
     /// CloudWatch namespace for Embedded Metric Format lines; none locally.
     pub metrics_namespace: Option<String>,
-    /// How a field edited both here and in Twenty is settled.
-    pub conflict_policy: ConflictPolicy,
+    /// How a field edited both here and in Twenty is settled: `CONFLICT_POLICY` by
+    /// default, `CONFLICT_RULES` per field.
+    pub conflict_rules: ConflictRules,
 }
 
 /// Twenty's own cap on `limit`: larger values are silently cut to it.
@@ -85,7 +86,7 @@ impl Config {
             lookback,
             time_budget,
             metrics_namespace: vars.optional("METRICS_NAMESPACE"),
-            conflict_policy: vars.conflict_policy()?,
+            conflict_rules: vars.conflict_rules()?,
         })
     }
 }
@@ -94,6 +95,7 @@ impl Config {
 mod tests {
     use super::super::vars::lookup;
     use super::*;
+    use crate::domain::ConflictPolicy;
     use secrecy::ExposeSecret;
 
     const BASE: &[(&str, &str)] = &[
@@ -135,6 +137,7 @@ mod tests {
             ("LEADS_TABLE", "a b"),
             ("TWENTY_OBJECT", "lead s"),
             ("CONFLICT_POLICY", "whoever-shouts"),
+            ("CONFLICT_RULES", "phones.primaryPhoneNumber=whoever-shouts"),
         ];
         for (name, value) in cases {
             let mut pairs: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != name).collect();
@@ -143,6 +146,23 @@ mod tests {
             let text = err.to_string();
             assert!(text.starts_with(name), "{text}");
         }
+    }
+
+    #[test]
+    fn conflict_rules_name_the_field_and_what_is_allowed() {
+        let mut pairs: Vec<_> = BASE.to_vec();
+        pairs.push(("CONFLICT_RULES", "score=local-wins, status=mine"));
+        let text = Config::from_lookup(lookup(&pairs)).unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "CONFLICT_RULES is invalid: field 'status': 'mine' is not remote-wins, local-wins, newest-wins or manual"
+        );
+        pairs.pop();
+        pairs.push(("CONFLICT_POLICY", "manual"));
+        pairs.push(("CONFLICT_RULES", "score=local-wins"));
+        let rules = Config::from_lookup(lookup(&pairs)).unwrap().conflict_rules;
+        assert_eq!(rules.for_path("score"), ConflictPolicy::LocalWins);
+        assert_eq!(rules.for_path("name"), ConflictPolicy::Manual);
     }
 
     #[test]

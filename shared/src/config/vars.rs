@@ -3,7 +3,7 @@
 use url::Url;
 
 use super::ConfigError;
-use crate::domain::{ConflictPolicy, ObjectName};
+use crate::domain::{ConflictPolicy, ConflictRules, ObjectName};
 
 pub(super) fn parse_base_url(raw: &str) -> Result<Url, String> {
     let mut url = Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
@@ -36,14 +36,22 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
             .ok_or(ConfigError::Missing { name, hint })
     }
 
-    pub(super) fn conflict_policy(&self) -> Result<ConflictPolicy, ConfigError> {
-        match self.optional("CONFLICT_POLICY") {
-            None => Ok(ConflictPolicy::default()),
+    pub(super) fn conflict_rules(&self) -> Result<ConflictRules, ConfigError> {
+        let default = match self.optional("CONFLICT_POLICY") {
+            None => ConflictPolicy::default(),
             Some(v) => v.parse().map_err(|reason| ConfigError::Invalid {
                 name: "CONFLICT_POLICY",
                 reason,
-            }),
-        }
+            })?,
+        };
+        ConflictRules::parse(
+            default,
+            &self.optional("CONFLICT_RULES").unwrap_or_default(),
+        )
+        .map_err(|reason| ConfigError::Invalid {
+            name: "CONFLICT_RULES",
+            reason,
+        })
     }
 
     pub(super) fn table_name(&self) -> Result<String, ConfigError> {

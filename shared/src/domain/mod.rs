@@ -5,10 +5,12 @@ mod lead_id;
 mod object_name;
 mod policy;
 mod record;
+mod rules;
 mod timestamp;
 
 pub use lead_id::LeadId;
 pub use object_name::ObjectName;
 pub use policy::{ConflictPolicy, SYSTEM_FIELDS};
 pub use record::{RecordError, RemoteRecord, content_hash};
+pub use rules::ConflictRules;
 pub use timestamp::{Timestamp, TimestampError};

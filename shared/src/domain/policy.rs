@@ -3,7 +3,8 @@
 
 use std::str::FromStr;
 
-/// How a field changed on both sides is settled (`CONFLICT_POLICY`).
+/// How a field changed on both sides is settled (`CONFLICT_POLICY`, and per field in
+/// [`super::ConflictRules`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConflictPolicy {
     /// Twenty is the system of record: its value stays.
@@ -13,6 +14,9 @@ pub enum ConflictPolicy {
     LocalWins,
     /// The later change wins: the local edit's time against Twenty's `updatedAt`.
     NewestWins,
+    /// Nobody guesses: Twenty's value stays in both places, and the local value waits in
+    /// an open conflict for a person to settle.
+    Manual,
 }
 
 impl ConflictPolicy {
@@ -21,6 +25,7 @@ impl ConflictPolicy {
             Self::RemoteWins => "remote-wins",
             Self::LocalWins => "local-wins",
             Self::NewestWins => "newest-wins",
+            Self::Manual => "manual",
         }
     }
 }
@@ -33,8 +38,9 @@ impl FromStr for ConflictPolicy {
             "remote-wins" => Ok(Self::RemoteWins),
             "local-wins" => Ok(Self::LocalWins),
             "newest-wins" => Ok(Self::NewestWins),
+            "manual" => Ok(Self::Manual),
             other => Err(format!(
-                "'{other}' is not remote-wins, local-wins or newest-wins"
+                "'{other}' is not remote-wins, local-wins, newest-wins or manual"
             )),
         }
     }

@@ -19,10 +19,31 @@ pub struct Conflict {
     pub field: String,
     pub local_value: Value,
     pub remote_value: Value,
-    /// `local` or `remote`.
+    /// `local` or `remote` (for an open conflict: what both sides hold for now).
     pub chosen: String,
     pub policy: String,
     pub at: Timestamp,
+    /// `open` while a person must decide (a `manual` rule); records written before
+    /// there were rules read as `settled`.
+    #[serde(default)]
+    pub status: ConflictStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictStatus {
+    Open,
+    #[default]
+    Settled,
+}
+
+impl ConflictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Settled => "settled",
+        }
+    }
 }
 
 pub(crate) const CONFLICT_KIND: &str = "CONFLICT";

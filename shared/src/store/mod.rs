@@ -24,7 +24,7 @@ mod sync_state;
 mod throttle;
 
 pub use changes::{Change, ChangePage, Deletion};
-pub use conflict::{Conflict, WHOLE_RECORD};
+pub use conflict::{Conflict, ConflictStatus, WHOLE_RECORD};
 pub use cursor::BadCursor;
 pub use error::StoreError;
 pub use feed::{CURSOR_LIFETIME, FEED_SETTLE, FeedCursor, FeedError};

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
-use super::conflict::{CONFLICT_KIND, Conflict};
+use super::conflict::{CONFLICT_KIND, Conflict, ConflictStatus};
 use super::cursor;
 use super::item::attr;
 use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, LEAD_KIND, PK};
@@ -173,34 +173,60 @@ impl DynamoLeadStore {
     }
 
     /// Recorded conflicts, newest first.
-    pub async fn conflicts(&self, limit: usize) -> Result<Vec<Conflict>, StoreError> {
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(BY_KIND_INDEX)
-            .key_condition_expression("#k = :c")
-            .expression_attribute_names("#k", attr::KIND)
-            .expression_attribute_values(":c", AttributeValue::S(CONFLICT_KIND.into()))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("Query", e))?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
+    /// The newest `limit` conflicts, all or only those with `status` (records from
+    /// before there were statuses count as settled).
+    pub async fn conflicts(
+        &self,
+        limit: usize,
+        status: Option<ConflictStatus>,
+    ) -> Result<Vec<Conflict>, StoreError> {
+        let limit = limit.clamp(1, 1000);
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(BY_KIND_INDEX)
+                .key_condition_expression("#k = :c")
+                .expression_attribute_names("#k", attr::KIND)
+                .expression_attribute_values(":c", AttributeValue::S(CONFLICT_KIND.into()))
+                .scan_index_forward(false)
+                .limit(limit as i32)
+                .set_exclusive_start_key(start);
+            if let Some(status) = status {
+                // A filter applies after the limit: pages are read until enough match.
+                query = query
+                    .filter_expression(match status {
+                        ConflictStatus::Open => "#s = :s",
+                        ConflictStatus::Settled => "attribute_not_exists(#s) OR #s = :s",
+                    })
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_values(":s", AttributeValue::S(status.as_str().into()));
+            }
+            let out = query
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            for item in out.items.unwrap_or_default() {
                 let doc: Map<String, Value> =
                     serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
                         key: CONFLICT_KIND.into(),
                         source,
                     })?;
-                serde_json::from_value(Value::Object(doc)).map_err(|e| StoreError::Corrupt {
-                    key: CONFLICT_KIND.into(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
+                found.push(serde_json::from_value(Value::Object(doc)).map_err(|e| {
+                    StoreError::Corrupt {
+                        key: CONFLICT_KIND.into(),
+                        reason: e.to_string(),
+                    }
+                })?);
+            }
+            start = out.last_evaluated_key;
+            if found.len() >= limit || start.is_none() {
+                found.truncate(limit);
+                return Ok(found);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::apply::ApplyCounts;
 use super::push::Pusher;
 use super::report::{human, mode_label, mode_name};
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
-use crate::domain::{ConflictPolicy, Timestamp};
+use crate::domain::{ConflictRules, Timestamp};
 use crate::store::{Checkpoint, DynamoLeadStore, Mirror};
 use crate::twenty::{ListQuery, RemoteObjects, RequestStats, TwentyClient};
 
@@ -23,7 +23,7 @@ pub struct SyncSettings {
     /// How long a run's lease lasts unless renewed (it is renewed as pages go by).
     pub lease_ttl: Duration,
     /// How a field edited on both sides is settled when local edits are pushed.
-    pub conflict_policy: ConflictPolicy,
+    pub conflict_rules: ConflictRules,
 }
 
 impl Default for SyncSettings {
@@ -33,7 +33,7 @@ impl Default for SyncSettings {
             time_budget: None,
             reserve: Duration::from_secs(20),
             lease_ttl: Duration::from_secs(120),
-            conflict_policy: ConflictPolicy::default(),
+            conflict_rules: ConflictRules::default(),
         }
     }
 }
@@ -177,7 +177,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         let pusher = Pusher {
             remote: &self.twenty,
             mirror: &self.store,
-            policy: self.settings.conflict_policy,
+            rules: &self.settings.conflict_rules,
             lease: lease_owner.map(|owner| (owner, self.settings.lease_ttl)),
         };
         pusher

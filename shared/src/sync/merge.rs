@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::domain::Timestamp;
-pub use crate::domain::{ConflictPolicy, SYSTEM_FIELDS};
+pub use crate::domain::{ConflictPolicy, ConflictRules, SYSTEM_FIELDS};
+use crate::domain::{LeadId, Timestamp};
+use crate::store::{Conflict, ConflictStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -23,6 +24,32 @@ pub struct FieldConflict {
     pub local: Value,
     pub remote: Value,
     pub chosen: Side,
+    /// The rule that settled it (`manual`: Twenty's value stays, a person decides).
+    pub policy: ConflictPolicy,
+}
+
+impl FieldConflict {
+    /// The conflict's record. Under `manual` it stays open: Twenty's value is in both
+    /// places until a person decides, and the local value waits in the record.
+    pub fn record(&self, lead: &LeadId, now: Timestamp) -> Conflict {
+        Conflict {
+            lead_id: lead.to_string(),
+            field: self.field.clone(),
+            local_value: self.local.clone(),
+            remote_value: self.remote.clone(),
+            chosen: match self.chosen {
+                Side::Local => "local".into(),
+                Side::Remote => "remote".into(),
+            },
+            policy: self.policy.as_str().into(),
+            at: now,
+            status: if self.policy == ConflictPolicy::Manual {
+                ConflictStatus::Open
+            } else {
+                ConflictStatus::Settled
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,7 +70,7 @@ pub fn merge(
     base: &Map<String, Value>,
     local: &Map<String, Value>,
     remote: &Map<String, Value>,
-    policy: ConflictPolicy,
+    rules: &ConflictRules,
     local_edited_at: Option<Timestamp>,
     remote_updated_at: Timestamp,
 ) -> Merge {
@@ -77,7 +104,7 @@ pub fn merge(
                 if let Some(v) = settle(
                     &name,
                     (bo.get(sub), lo.get(sub), ro.get(sub)),
-                    policy,
+                    rules,
                     times,
                     &mut out.conflicts,
                 ) {
@@ -89,7 +116,7 @@ pub fn merge(
             }
             continue;
         }
-        if let Some(v) = settle(field, (b, l, r), policy, times, &mut out.conflicts) {
+        if let Some(v) = settle(field, (b, l, r), rules, times, &mut out.conflicts) {
             out.patch.insert(field.clone(), v);
         }
     }
@@ -101,7 +128,7 @@ pub fn merge(
 fn settle(
     name: &str,
     (b, l, r): (Option<&Value>, Option<&Value>, Option<&Value>),
-    policy: ConflictPolicy,
+    rules: &ConflictRules,
     times: Times,
     conflicts: &mut Vec<FieldConflict>,
 ) -> Option<Value> {
@@ -112,8 +139,9 @@ fn settle(
         (true, false) => Side::Local,
         (true, true) if l == r => Side::Remote,
         (true, true) => {
+            let policy = rules.for_path(name);
             let chosen = match policy {
-                ConflictPolicy::RemoteWins => Side::Remote,
+                ConflictPolicy::RemoteWins | ConflictPolicy::Manual => Side::Remote,
                 ConflictPolicy::LocalWins => Side::Local,
                 ConflictPolicy::NewestWins => match times.local_edited_at {
                     Some(t) if t > times.remote_updated_at => Side::Local,
@@ -125,6 +153,7 @@ fn settle(
                 local: l.cloned().unwrap_or(Value::Null),
                 remote: r.cloned().unwrap_or(Value::Null),
                 chosen,
+                policy,
             });
             chosen
         }
@@ -157,7 +186,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::RemoteWins,
+            &ConflictRules::uniform(ConflictPolicy::RemoteWins),
             None,
             ts("2026-01-01T00:00:00Z"),
         );
@@ -175,7 +204,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::RemoteWins,
+            &ConflictRules::uniform(ConflictPolicy::RemoteWins),
             None,
             remote_at,
         );
@@ -185,7 +214,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::LocalWins,
+            &ConflictRules::uniform(ConflictPolicy::LocalWins),
             None,
             remote_at,
         );
@@ -194,7 +223,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::NewestWins,
+            &ConflictRules::uniform(ConflictPolicy::NewestWins),
             Some(ts("2026-01-01T00:00:11Z")),
             remote_at,
         );
@@ -203,7 +232,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::NewestWins,
+            &ConflictRules::uniform(ConflictPolicy::NewestWins),
             Some(ts("2026-01-01T00:00:09Z")),
             remote_at,
         );
@@ -219,7 +248,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::RemoteWins,
+            &ConflictRules::uniform(ConflictPolicy::RemoteWins),
             None,
             ts("2026-01-01T00:00:00Z"),
         );
@@ -235,7 +264,7 @@ mod tests {
             &base,
             &local,
             &remote,
-            ConflictPolicy::RemoteWins,
+            &ConflictRules::uniform(ConflictPolicy::RemoteWins),
             None,
             ts("2026-01-01T00:00:00Z"),
         );
@@ -246,7 +275,7 @@ mod tests {
             &base,
             &local,
             &both,
-            ConflictPolicy::RemoteWins,
+            &ConflictRules::uniform(ConflictPolicy::RemoteWins),
             None,
             ts("2026-01-01T00:00:00Z"),
         );
@@ -260,9 +289,54 @@ mod tests {
             ConflictPolicy::RemoteWins,
             ConflictPolicy::LocalWins,
             ConflictPolicy::NewestWins,
+            ConflictPolicy::Manual,
         ] {
             assert_eq!(p.as_str().parse::<ConflictPolicy>(), Ok(p));
         }
         assert!("whoever".parse::<ConflictPolicy>().is_err());
+    }
+
+    /// Issue #16: each field by its own rule — a field rule, a sub-field rule, the
+    /// default — and `manual` keeps Twenty's value and reports the conflict.
+    #[test]
+    fn each_field_is_settled_by_its_own_rule() {
+        let rules = ConflictRules::parse(
+            ConflictPolicy::RemoteWins,
+            "score=local-wins,phones.primaryPhoneNumber=manual",
+        )
+        .unwrap();
+        let base = m(json!({"score": 1, "status": "NEW",
+            "phones": {"primaryPhoneNumber": "1", "primaryPhoneCountryCode": "FR"}}));
+        let local = m(json!({"score": 2, "status": "WON",
+            "phones": {"primaryPhoneNumber": "2", "primaryPhoneCountryCode": "DE"}}));
+        let remote = m(json!({"score": 3, "status": "LOST",
+            "phones": {"primaryPhoneNumber": "3", "primaryPhoneCountryCode": "IT"}}));
+        let out = merge(
+            &base,
+            &local,
+            &remote,
+            &rules,
+            None,
+            ts("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(out.patch, m(json!({"score": 2})), "only local-wins is sent");
+        let settled: Vec<(&str, Side, &str)> = out
+            .conflicts
+            .iter()
+            .map(|c| (c.field.as_str(), c.chosen, c.policy.as_str()))
+            .collect();
+        assert_eq!(
+            settled,
+            vec![
+                (
+                    "phones.primaryPhoneCountryCode",
+                    Side::Remote,
+                    "remote-wins"
+                ),
+                ("phones.primaryPhoneNumber", Side::Remote, "manual"),
+                ("score", Side::Local, "local-wins"),
+                ("status", Side::Remote, "remote-wins"),
+            ]
+        );
     }
 }

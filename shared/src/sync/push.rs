@@ -9,12 +9,12 @@
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::merge::{Side, merge};
+use super::merge::merge;
 use super::rebase;
 use super::rewrite::{Step, rewrite};
 use super::rules;
 use super::{PushSummary, SyncError};
-use crate::domain::{ConflictPolicy, LeadId, RemoteRecord, SYSTEM_FIELDS, Timestamp};
+use crate::domain::{ConflictRules, LeadId, RemoteRecord, SYSTEM_FIELDS, Timestamp};
 use crate::store::{Conflict, LeadItem, LeadWrite, Mirror, PendingKind, StoreError};
 use crate::twenty::{RemoteObjects, TwentyError};
 
@@ -49,7 +49,7 @@ impl From<TwentyError> for PushError {
 pub(crate) struct Pusher<'a, R, M> {
     pub remote: &'a R,
     pub mirror: &'a M,
-    pub policy: ConflictPolicy,
+    pub rules: &'a ConflictRules,
     /// The run's lease (owner, ttl): renewed as pushes go by, so a long push never
     /// lets a second run start beside it.
     pub lease: Option<(&'a str, std::time::Duration)>,
@@ -126,7 +126,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
             failed = summary.failed,
             rejected = summary.rejected,
             conflicts = summary.conflicts,
-            "Pushed {} local {} to Twenty ({} failed, {} refused, {} conflicts settled {})",
+            "Pushed {} local {} to Twenty ({} failed, {} refused, {} conflicts recorded; rules {})",
             summary.pushed,
             if summary.pushed == 1 {
                 "change"
@@ -136,7 +136,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
             summary.failed,
             summary.rejected,
             summary.conflicts,
-            self.policy.as_str()
+            self.rules.describe()
         );
         Ok(Some(summary))
     }
@@ -226,7 +226,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
             base,
             &lead.fields,
             remote.fields(),
-            self.policy,
+            self.rules,
             lead.local.edited_at,
             remote.updated_at(),
         );
@@ -235,19 +235,8 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
             .conflicts
             .iter()
             .map(|c| {
-                tracing::info!(lead = %id, field = %c.field, chosen = ?c.chosen, policy = self.policy.as_str(), "Conflict on {}: both sides changed it", c.field);
-                Conflict {
-                    lead_id: id.to_string(),
-                    field: c.field.clone(),
-                    local_value: c.local.clone(),
-                    remote_value: c.remote.clone(),
-                    chosen: match c.chosen {
-                        Side::Local => "local".into(),
-                        Side::Remote => "remote".into(),
-                    },
-                    policy: self.policy.as_str().into(),
-                    at: now,
-                }
+                tracing::info!(lead = %id, field = %c.field, chosen = ?c.chosen, policy = c.policy.as_str(), "Conflict on {}: both sides changed it", c.field);
+                c.record(id, now)
             })
             .collect();
         let count = conflicts.len() as u64;

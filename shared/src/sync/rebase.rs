@@ -274,7 +274,7 @@ mod tests {
             base,
             &item.fields,
             answer.fields(),
-            crate::domain::ConflictPolicy::LocalWins,
+            &crate::domain::ConflictRules::uniform(crate::domain::ConflictPolicy::LocalWins),
             None,
             answer.updated_at(),
         );

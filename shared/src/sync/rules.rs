@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::domain::{RemoteRecord, Timestamp};
-use crate::store::{Conflict, LeadItem, SweepEntry, TOMBSTONE_TTL, WHOLE_RECORD, WriteOrigin};
+use crate::store::{
+    Conflict, ConflictStatus, LeadItem, SweepEntry, TOMBSTONE_TTL, WHOLE_RECORD, WriteOrigin,
+};
 
 /// How far ahead of our clock a version may claim to be. Beyond it, a delivered
 /// version is refused and a stored one no longer fences what Twenty's own list says —
@@ -219,6 +221,7 @@ pub fn lost_edit(cur: &LeadItem, why: &str, now: Timestamp) -> Option<Conflict> 
         chosen: "remote".into(),
         policy: why.into(),
         at: now,
+        status: ConflictStatus::Settled,
     })
 }
 

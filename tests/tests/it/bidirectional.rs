@@ -8,9 +8,9 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
-use spartan_sync::domain::ConflictPolicy;
+use spartan_sync::domain::{ConflictPolicy, ConflictRules};
 use spartan_sync::metrics::Metrics;
-use spartan_sync::store::PendingKind;
+use spartan_sync::store::{ConflictStatus, PendingKind};
 use spartan_sync::{LeadId, SyncSettings, WebhookConfig};
 use spartan_sync_tests::emulator::{Fault, ReleaseOrder, Seed};
 use spartan_sync_tests::runs::{auto, full};
@@ -25,10 +25,14 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 async fn synced(policy: ConflictPolicy) -> TestStack {
+    synced_with(ConflictRules::uniform(policy)).await
+}
+
+async fn synced_with(rules: ConflictRules) -> TestStack {
     let stack = TestStack::with(StackOptions {
         seed: Seed::DemoLeads,
         settings: SyncSettings {
-            conflict_policy: policy,
+            conflict_rules: rules,
             ..SyncSettings::default()
         },
         ..StackOptions::default()
@@ -188,7 +192,7 @@ async fn a_remote_phone_edit_and_a_local_email_edit_both_survive() {
     assert_eq!(remote["email"]["primaryEmail"], "new@hooli.com");
     let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
     assert_eq!(Value::Object(lead.fields), remote);
-    assert!(stack.store.conflicts(10).await.unwrap().is_empty());
+    assert!(stack.store.conflicts(10, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -221,7 +225,7 @@ async fn a_field_edited_on_both_sides_follows_the_policy_and_is_recorded() {
         let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
         assert_eq!(lead.fields["phones"]["primaryPhoneNumber"], winner);
 
-        let conflicts = stack.store.conflicts(10).await.unwrap();
+        let conflicts = stack.store.conflicts(10, None).await.unwrap();
         assert_eq!(conflicts.len(), 1);
         let c = &conflicts[0];
         assert_eq!(
@@ -240,6 +244,73 @@ async fn a_field_edited_on_both_sides_follows_the_policy_and_is_recorded() {
             }
         );
     }
+}
+
+/// Issue #16: a rule per field. Here the CRM owns `status` (the default), the app owns
+/// `score`, and nobody guesses the phone number: Twenty's number stays in both places
+/// and the local one waits in an open conflict.
+#[tokio::test]
+async fn each_field_follows_its_own_rule_and_manual_waits_for_a_person() {
+    let rules = ConflictRules::parse(
+        ConflictPolicy::RemoteWins,
+        "score=local-wins,phones.primaryPhoneNumber=manual",
+    )
+    .unwrap();
+    let stack = synced_with(rules).await;
+    let id = nth_lead(&stack, 3);
+    stack.emulator.update(
+        "leads",
+        id.as_str(),
+        json!({"status": "LOST", "score": 1, "phones": {"primaryPhoneNumber": "5550111"}}),
+    );
+    stack
+        .store
+        .local_update(
+            &id,
+            &obj(
+                json!({"status": "WON", "score": 99, "phones": {"primaryPhoneNumber": "5550222"}}),
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let summary = auto(&stack.engine).await.unwrap();
+    assert_eq!(summary.push.map(|p| p.conflicts), Some(3));
+    let remote = stack.emulator.get("leads", id.as_str()).unwrap();
+    let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
+    let stored = Value::Object(lead.fields.clone());
+    for fields in [&remote, &stored] {
+        assert_eq!(fields["status"], "LOST", "remote-wins by default");
+        assert_eq!(fields["score"], 99, "local-wins for score");
+        assert_eq!(
+            fields["phones"]["primaryPhoneNumber"], "5550111",
+            "manual: Twenty's value in both places for now"
+        );
+    }
+    assert!(
+        lead.local.pending.is_none(),
+        "nothing left to push until a person decides"
+    );
+    let open = stack
+        .store
+        .conflicts(10, Some(ConflictStatus::Open))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].field.as_str(), open[0].policy.as_str()),
+        ("phones.primaryPhoneNumber", "manual")
+    );
+    assert_eq!(open[0].local_value, "5550222", "the local value is kept");
+    let settled = stack
+        .store
+        .conflicts(10, Some(ConflictStatus::Settled))
+        .await
+        .unwrap();
+    let mut fields: Vec<&str> = settled.iter().map(|c| c.field.as_str()).collect();
+    fields.sort();
+    assert_eq!(fields, ["score", "status"]);
 }
 
 #[tokio::test]

@@ -248,6 +248,10 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         .await;
     p.check("GET", "/conflicts", "/conflicts", "", &[], 200)
         .await;
+    p.check("GET", "/conflicts?status=open", "/conflicts", "", &[], 200)
+        .await;
+    p.check("GET", "/conflicts?status=maybe", "/conflicts", "", &[], 400)
+        .await;
     p.check("GET", "/sync", "/sync", "", &[], 200).await;
     p.check("POST", "/sync", "/sync", r#"{"mode": "full"}"#, &[], 202)
         .await;
