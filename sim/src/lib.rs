@@ -142,6 +142,7 @@ async fn scenario(seed: u64) -> Result<Stats, String> {
             ConflictPolicy::RemoteWins,
             ConflictPolicy::LocalWins,
             ConflictPolicy::NewestWins,
+            ConflictPolicy::Manual,
         ])
         .unwrap_or(&ConflictPolicy::RemoteWins);
     let engine = SyncEngine::new(twenty.clone(), mirror.clone(), settings(policy));
