@@ -61,7 +61,7 @@ SYNC_RUN_FIELDS = {
     "LeadsFetched", "LeadsChanged", "Requests", "ResponseBytes", "Retries", "RateLimited",
     "RunDurationMs", "RunSucceeded", "RunFailed", "RunSkipped", "RunPartial",
     "WatermarkLagSeconds", "HardDeletesRemoved", "PushedChanges", "PushFailures",
-    "PushConflicts",
+    "PushConflicts", "OpenConflicts",
 }
 WEBHOOK_FIELDS = {
     "WebhookApplied", "WebhookDuplicate", "WebhookStale", "WebhookIgnored",

@@ -101,13 +101,15 @@ impl Metrics {
 
     /// One delta-sync run: a log line only. Whether runs succeed is alarmed on Lambda's
     /// `Invocations` and `Errors` (a failed run returns an error to Lambda).
-    pub fn sync_run(&self, s: &SyncSummary) {
+    /// `open_conflicts`: conflicts waiting for a person, for the dashboard.
+    pub fn sync_run(&self, s: &SyncSummary, open_conflicts: Option<u64>) {
         let mut fields = vec![
             ("runId", Value::from(s.run_id.clone())),
             ("mode", json!(s.mode)),
             ("status", Value::from(s.status.as_str())),
         ];
         fields.extend(run_values(s));
+        fields.extend(open_conflicts.map(|n| ("OpenConflicts", json!(n))));
         self.emit(SYNC_RUN_EVENT, &fields, &[]);
     }
 
@@ -369,7 +371,12 @@ mod tests {
             .map(|(n, _)| *n)
             .collect();
         names.extend(ALL_DELIVERIES.iter().map(|o| o.name()));
-        names.extend(["WebhookLatencyMs", SYNC_RUN_EVENT, WEBHOOK_EVENT]);
+        names.extend([
+            "WebhookLatencyMs",
+            "OpenConflicts",
+            SYNC_RUN_EVENT,
+            WEBHOOK_EVENT,
+        ]);
         for name in names {
             assert!(
                 template.contains(name),

@@ -52,7 +52,9 @@ pub async fn handle(
     let deadline = run_deadline(&event.context);
     match function.engine.run(requested, deadline).await {
         Ok(summary) => {
-            function.metrics.sync_run(&summary);
+            // For the dashboard's open-conflicts number (a person's job, not an alarm).
+            let open = function.engine.store().open_conflict_count().await.ok();
+            function.metrics.sync_run(&summary, open);
             Ok(summary)
         }
         Err(e) => {

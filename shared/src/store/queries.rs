@@ -180,6 +180,23 @@ impl DynamoLeadStore {
         limit: usize,
         status: Option<ConflictStatus>,
     ) -> Result<Vec<Conflict>, StoreError> {
+        self.conflicts_in_order(limit, status, false).await
+    }
+
+    /// The conflict that has waited longest for a person.
+    pub async fn oldest_open_conflict(&self) -> Result<Option<Conflict>, StoreError> {
+        Ok(self
+            .conflicts_in_order(1, Some(ConflictStatus::Open), true)
+            .await?
+            .pop())
+    }
+
+    async fn conflicts_in_order(
+        &self,
+        limit: usize,
+        status: Option<ConflictStatus>,
+        oldest_first: bool,
+    ) -> Result<Vec<Conflict>, StoreError> {
         let limit = limit.clamp(1, 1000);
         let mut found = Vec::new();
         let mut start = None;
@@ -192,8 +209,8 @@ impl DynamoLeadStore {
                 .key_condition_expression("#k = :c")
                 .expression_attribute_names("#k", attr::KIND)
                 .expression_attribute_values(":c", AttributeValue::S(CONFLICT_KIND.into()))
-                .scan_index_forward(false)
-                .limit(limit as i32)
+                .scan_index_forward(oldest_first)
+                .limit(limit.max(100) as i32)
                 .set_exclusive_start_key(start);
             if let Some(status) = status {
                 // A filter applies after the limit: pages are read until enough match.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::report::headline;
 use crate::domain::Timestamp;
-use crate::store::{DynamoLeadStore, Lease, StoreError, SyncState};
+use crate::store::{Conflict, DynamoLeadStore, Lease, StoreError, SyncState};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,12 +32,23 @@ pub struct SyncStatus {
     pub records: BTreeMap<String, i64>,
     /// Local edits waiting to be pushed to Twenty.
     pub pending_pushes: u64,
-    /// Conflict records kept (90 days), listed by `GET /conflicts`.
+    /// Conflicts waiting for a person (`GET /conflicts?status=open`).
     pub open_conflicts: u64,
+    /// The oldest of them: how long a decision has waited.
+    pub oldest_open_conflict: Option<OldestConflict>,
     /// Twenty could not be reached by the last runs.
     pub outage: Option<Outage>,
     /// A pass that stopped before its end; the next run resumes it.
     pub pass_in_progress: Option<PassInProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OldestConflict {
+    pub lead_id: String,
+    pub field: String,
+    pub at: Timestamp,
+    pub waiting_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +105,7 @@ impl SyncStatus {
         lease: Option<Lease>,
         pending_pushes: u64,
         open_conflicts: u64,
+        oldest_open: Option<Conflict>,
         now: Timestamp,
     ) -> Self {
         let age = |t: Timestamp| t.age_at(now).as_secs();
@@ -123,6 +135,12 @@ impl SyncStatus {
             records: BTreeMap::from([(object.to_string(), state.lead_count)]),
             pending_pushes,
             open_conflicts,
+            oldest_open_conflict: oldest_open.map(|c| OldestConflict {
+                waiting_seconds: age(c.at),
+                lead_id: c.lead_id,
+                field: c.field,
+                at: c.at,
+            }),
             outage: state.unreachable_since.map(|since| Outage {
                 since,
                 seconds: age(since),
@@ -141,13 +159,18 @@ impl SyncStatus {
         let state = store.load_state().await?;
         let lease = store.lease().await?;
         let pending = store.pending_count().await?;
-        let conflicts = store.conflict_count().await?;
+        let conflicts = store.open_conflict_count().await?;
+        let oldest = match conflicts {
+            0 => None,
+            _ => store.oldest_open_conflict().await?,
+        };
         Ok(Self::of(
             store.object(),
             state,
             lease,
             pending,
             conflicts,
+            oldest,
             now,
         ))
     }
@@ -176,7 +199,22 @@ mod tests {
             fresh_as_of: Some(t("2026-11-27T11:58:00.000Z")),
             ..SyncState::default()
         };
-        let s = SyncStatus::of("leads", state, None, 2, 1, now);
+        let oldest = Conflict {
+            lead_id: "l1".into(),
+            field: "phones.primaryPhoneNumber".into(),
+            local_value: json!("2"),
+            remote_value: json!("1"),
+            chosen: "remote".into(),
+            policy: "manual".into(),
+            at: t("2026-11-27T11:00:00.000Z"),
+            status: crate::store::ConflictStatus::Open,
+        };
+        let s = SyncStatus::of("leads", state, None, 2, 1, Some(oldest), now);
+        let waiting = s.oldest_open_conflict.as_ref().unwrap();
+        assert_eq!(
+            (waiting.field.as_str(), waiting.waiting_seconds),
+            ("phones.primaryPhoneNumber", 3600)
+        );
         assert_eq!(s.watermark_age_seconds, Some(3 * 86_400));
         assert_eq!(s.lag_seconds, Some(120));
         let run = s.last_run.unwrap();
@@ -200,6 +238,7 @@ mod tests {
             Some(lease("2026-11-27T12:01:00.000Z")),
             0,
             0,
+            None,
             now,
         );
         assert_eq!(live.running.unwrap().run_id, "run-1");
@@ -209,6 +248,7 @@ mod tests {
             Some(lease("2026-11-27T11:59:00.000Z")),
             0,
             0,
+            None,
             now,
         );
         assert!(lapsed.running.is_none());

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use spartan_sync::domain::{ConflictPolicy, ConflictRules};
 use spartan_sync::metrics::Metrics;
 use spartan_sync::store::{ConflictStatus, PendingKind};
-use spartan_sync::{LeadId, SyncSettings, WebhookConfig};
+use spartan_sync::sync::SyncStatus;
+use spartan_sync::{LeadId, SyncSettings, Timestamp, WebhookConfig};
 use spartan_sync_tests::emulator::{Fault, ReleaseOrder, Seed};
 use spartan_sync_tests::runs::{auto, full};
 use spartan_sync_tests::stack::{StackOptions, TestStack};
@@ -311,6 +312,16 @@ async fn each_field_follows_its_own_rule_and_manual_waits_for_a_person() {
     let mut fields: Vec<&str> = settled.iter().map(|c| c.field.as_str()).collect();
     fields.sort();
     assert_eq!(fields, ["score", "status"]);
+    // GET /sync's number, and how long the oldest decision has waited.
+    let status = SyncStatus::read(&stack.store, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(status.open_conflicts, 1);
+    let oldest = status.oldest_open_conflict.unwrap();
+    assert_eq!(
+        (oldest.lead_id.as_str(), oldest.field.as_str()),
+        (id.as_str(), "phones.primaryPhoneNumber")
+    );
 }
 
 #[tokio::test]

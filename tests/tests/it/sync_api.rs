@@ -114,7 +114,8 @@ async fn get_sync_shows_the_last_run_counts_and_an_honest_lag() {
         (&json!(null), &json!(null))
     );
 
-    // A local edit waits for the push; a field changed on both sides becomes a conflict.
+    // A local edit waits for the push; a field changed on both sides becomes a conflict
+    // record.
     let id = stack.emulator.records("leads")[0]["id"]
         .as_str()
         .unwrap()
@@ -138,10 +139,15 @@ async fn get_sync_shows_the_last_run_counts_and_an_honest_lag() {
         .await
         .unwrap();
     let after = call(&api, "GET", "/sync", "", &[]).await.body;
+    // Settled by the default rule (remote-wins): nothing waits for a person.
     assert_eq!(
         (&after["pendingPushes"], &after["openConflicts"]),
-        (&json!(0), &json!(1))
+        (&json!(0), &json!(0))
     );
+    assert_eq!(after["oldestOpenConflict"], json!(null));
+    let settled = call(&api, "GET", "/conflicts?status=settled", "", &[]).await;
+    assert_eq!(settled.body["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(settled.body["data"][0]["status"], "settled");
     assert_eq!(after["lastRun"]["mode"], "delta");
     let message = after["lastRun"]["message"].as_str().unwrap();
     assert!(
