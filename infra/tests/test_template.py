@@ -48,6 +48,7 @@ LEADS_ROUTES = {
     "PATCH /leads/{id}",
     "DELETE /leads/{id}",
     "GET /conflicts",
+    "POST /conflicts/{id}/resolve",
     "GET /sync",
     "POST /sync",
     "GET /changes",

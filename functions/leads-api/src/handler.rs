@@ -7,7 +7,7 @@ use spartan_sync::sync::{LocalEditError, local};
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
 
 use crate::route::Route;
-use crate::{body, feed, sync};
+use crate::{body, feed, resolve, sync};
 
 /// The OpenAPI 3.1 document of this API, served as is at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -173,6 +173,17 @@ async fn respond(
                 &json!({"data": conflicts}),
                 None,
             ))
+        }
+        Route::ResolveConflict(id) => {
+            let choice = resolve::choice(body_bytes(request)?)?;
+            let settled = spartan_sync::sync::resolve::resolve(
+                store,
+                &id,
+                &choice,
+                &resolve::caller(request),
+            )
+            .await?;
+            Ok(json_response(StatusCode::OK, &json!(settled), None))
         }
         Route::SyncStatus => Ok(json_response(
             StatusCode::OK,

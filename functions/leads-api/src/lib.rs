@@ -5,6 +5,7 @@
 mod body;
 mod feed;
 mod handler;
+mod resolve;
 mod route;
 mod sync;
 

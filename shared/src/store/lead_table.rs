@@ -99,7 +99,7 @@ fn condition(
     }
 }
 
-fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(super) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Request {
         operation: "TransactWriteItems",
         reason: e.to_string(),
@@ -332,7 +332,7 @@ impl DynamoLeadStore {
         }
     }
 
-    fn transact_item(&self, w: &LeadWrite) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn transact_item(&self, w: &LeadWrite) -> Result<TransactWriteItem, StoreError> {
         let (expression, names, value) = condition(w.expect);
         Ok(match &w.item {
             Some(item) => {

@@ -19,12 +19,15 @@ mod memory;
 mod mirror;
 mod notes;
 mod queries;
+mod resolve;
 mod schema;
 mod sync_state;
 mod throttle;
 
 pub use changes::{Change, ChangePage, Deletion};
-pub use conflict::{Conflict, ConflictStatus, WHOLE_RECORD};
+pub use conflict::{
+    Conflict, ConflictStatus, Resolution, WHOLE_RECORD, conflict_id, parse_conflict_id,
+};
 pub use cursor::BadCursor;
 pub use error::StoreError;
 pub use feed::{CURSOR_LIFETIME, FEED_SETTLE, FeedCursor, FeedError};

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::conflict::{CONFLICT_KIND, Conflict, ConflictStatus};
 use super::cursor;
-use super::item::attr;
+use super::item::{ConflictItem, attr};
 use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, LEAD_KIND, PK};
 use super::lead_table::lead_from_item;
 use super::mirror::{SweepEntry, SweepPage};
@@ -232,12 +232,14 @@ impl DynamoLeadStore {
                         key: CONFLICT_KIND.into(),
                         source,
                     })?;
-                found.push(serde_json::from_value(Value::Object(doc)).map_err(|e| {
-                    StoreError::Corrupt {
-                        key: CONFLICT_KIND.into(),
-                        reason: e.to_string(),
-                    }
-                })?);
+                let item: ConflictItem =
+                    serde_json::from_value(Value::Object(doc)).map_err(|e| {
+                        StoreError::Corrupt {
+                            key: CONFLICT_KIND.into(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                found.push(item.into_conflict());
             }
             start = out.last_evaluated_key;
             if found.len() >= limit || start.is_none() {

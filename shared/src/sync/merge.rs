@@ -48,6 +48,8 @@ impl FieldConflict {
             } else {
                 ConflictStatus::Settled
             },
+            resolution: None,
+            id: None,
         }
     }
 }

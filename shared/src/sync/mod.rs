@@ -11,6 +11,7 @@ mod mode;
 mod push;
 pub mod rebase;
 mod report;
+pub mod resolve;
 pub mod rewrite;
 pub mod rules;
 mod run;

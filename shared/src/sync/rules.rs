@@ -222,6 +222,8 @@ pub fn lost_edit(cur: &LeadItem, why: &str, now: Timestamp) -> Option<Conflict> 
         policy: why.into(),
         at: now,
         status: ConflictStatus::Settled,
+        resolution: None,
+        id: None,
     })
 }
 

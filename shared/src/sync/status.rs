@@ -208,6 +208,8 @@ mod tests {
             policy: "manual".into(),
             at: t("2026-11-27T11:00:00.000Z"),
             status: crate::store::ConflictStatus::Open,
+            resolution: None,
+            id: None,
         };
         let s = SyncStatus::of("leads", state, None, 2, 1, Some(oldest), now);
         let waiting = s.oldest_open_conflict.as_ref().unwrap();

@@ -12,6 +12,7 @@ use spartan_sync::domain::{ConflictPolicy, ConflictRules};
 use spartan_sync::metrics::Metrics;
 use spartan_sync::store::{ConflictStatus, PendingKind};
 use spartan_sync::sync::SyncStatus;
+use spartan_sync::sync::resolve::{self, Choice, ResolveError};
 use spartan_sync::{LeadId, SyncSettings, Timestamp, WebhookConfig};
 use spartan_sync_tests::emulator::{Fault, ReleaseOrder, Seed};
 use spartan_sync_tests::runs::{auto, full};
@@ -604,4 +605,122 @@ async fn a_delete_made_while_a_push_is_in_flight_is_not_lost() {
         stack.emulator.get("leads", id.as_str()).unwrap()["deletedAt"].is_string(),
         "deleted in Twenty"
     );
+}
+
+/// A stack where nobody guesses the phone number, with one lead whose number was
+/// changed on both sides and pushed: an open conflict, Twenty's number in both places.
+async fn open_phone_conflict() -> (TestStack, LeadId, String) {
+    let rules = ConflictRules::parse(
+        ConflictPolicy::RemoteWins,
+        "phones.primaryPhoneNumber=manual",
+    )
+    .unwrap();
+    let stack = synced_with(rules).await;
+    let id = nth_lead(&stack, 3);
+    stack.emulator.update(
+        "leads",
+        id.as_str(),
+        json!({"phones": {"primaryPhoneNumber": "5550111"}}),
+    );
+    stack
+        .store
+        .local_update(
+            &id,
+            &obj(json!({"phones": {"primaryPhoneNumber": "5550222"}})),
+            None,
+        )
+        .await
+        .unwrap();
+    auto(&stack.engine).await.unwrap();
+    let open = stack
+        .store
+        .conflicts(10, Some(ConflictStatus::Open))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let conflict_id = open[0].id.clone().unwrap();
+    (stack, id, conflict_id)
+}
+
+fn phone(stack: &TestStack, id: &LeadId) -> Value {
+    stack.emulator.get("leads", id.as_str()).unwrap()["phones"]["primaryPhoneNumber"].clone()
+}
+
+/// Issue #16: a resolve that lands. The person takes the local number; the next run
+/// pushes it, and the conflict stays listed as settled, with who chose what and when.
+#[tokio::test]
+async fn a_resolved_conflict_is_pushed_by_the_next_run_and_stays_listed() {
+    let (stack, id, conflict_id) = open_phone_conflict().await;
+    let settled = resolve::resolve(&stack.store, &conflict_id, &Choice::Local, "ana")
+        .await
+        .unwrap();
+    assert_eq!(settled.status, ConflictStatus::Settled);
+    assert_eq!(phone(&stack, &id), "5550111", "not pushed before the run");
+    auto(&stack.engine).await.unwrap();
+    assert_eq!(phone(&stack, &id), "5550222");
+    let lead = stack.store.get_lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.fields["phones"]["primaryPhoneNumber"], "5550222");
+    assert!(lead.local.pending.is_none());
+    let all = stack.store.conflicts(10, None).await.unwrap();
+    assert_eq!(all.len(), 1, "settled, not a second conflict");
+    let r = all[0].resolution.clone().unwrap();
+    assert_eq!((r.choice.as_str(), r.by.as_str()), ("local", "ana"));
+    assert_eq!(all[0].status, ConflictStatus::Settled);
+    // Settled once: a second decision is refused.
+    assert!(matches!(
+        resolve::resolve(&stack.store, &conflict_id, &Choice::Remote, "bo").await,
+        Err(ResolveError::NotOpen)
+    ));
+}
+
+/// Issue #16: a resolve that loses to a newer edit reopens the question. Twenty's
+/// number changes after the person decided and before the push: the push sees both
+/// sides changed it and, under the manual rule, opens a new conflict instead of
+/// overwriting either value.
+#[tokio::test]
+async fn a_resolve_overtaken_by_a_newer_edit_reopens_the_question() {
+    let (stack, id, conflict_id) = open_phone_conflict().await;
+    resolve::resolve(
+        &stack.store,
+        &conflict_id,
+        &Choice::Value(json!("5550333")),
+        "ana",
+    )
+    .await
+    .unwrap();
+    stack.emulator.update(
+        "leads",
+        id.as_str(),
+        json!({"phones": {"primaryPhoneNumber": "5550444"}}),
+    );
+    auto(&stack.engine).await.unwrap();
+    assert_eq!(
+        phone(&stack, &id),
+        "5550444",
+        "the newer value in Twenty stays"
+    );
+    let open = stack
+        .store
+        .conflicts(10, Some(ConflictStatus::Open))
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1, "the question is open again");
+    assert_eq!(
+        (&open[0].local_value, &open[0].remote_value),
+        (&json!("5550333"), &json!("5550444"))
+    );
+    // And a decision on a conflict whose field moved since is refused (409), not
+    // applied over the newer value.
+    stack.emulator.update(
+        "leads",
+        id.as_str(),
+        json!({"phones": {"primaryPhoneNumber": "5550555"}}),
+    );
+    auto(&stack.engine).await.unwrap();
+    let again = open[0].id.clone().unwrap();
+    assert!(matches!(
+        resolve::resolve(&stack.store, &again, &Choice::Local, "ana").await,
+        Err(ResolveError::Changed { .. })
+    ));
+    assert_eq!(phone(&stack, &id), "5550555");
 }

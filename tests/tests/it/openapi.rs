@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use spartan_sync::DynamoLeadStore;
 use spartan_sync::store::FeedCursor;
 use spartan_sync::{LeadId, Timestamp};
+use spartan_sync_tests::StoreExt;
 use spartan_sync_tests::lambda_fake::FakeLambda;
 
 use crate::leads_api::api;
@@ -252,6 +253,59 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         .await;
     p.check("GET", "/conflicts?status=maybe", "/conflicts", "", &[], 400)
         .await;
+    // Another lead than the one deleted above.
+    let other = stack.emulator.records("leads")[1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lead_id = LeadId::parse(&other).unwrap();
+    let conflict = stack
+        .store
+        .seed_open_conflict(&lead_id, "name", json!("Mine"))
+        .await
+        .unwrap();
+    let resolve = format!("/conflicts/{conflict}/resolve");
+    let template = "/conflicts/{id}/resolve";
+    p.check(
+        "POST",
+        &resolve,
+        template,
+        r#"{"choose": "maybe"}"#,
+        &[],
+        400,
+    )
+    .await;
+    p.check("POST", &resolve, template, &big, &[], 413).await;
+    let unknown_conflict = format!("/conflicts/{}/resolve", "bm9uZQ");
+    p.check(
+        "POST",
+        &unknown_conflict,
+        template,
+        r#"{"choose": "local"}"#,
+        &[],
+        404,
+    )
+    .await;
+    let settled = p
+        .check(
+            "POST",
+            &resolve,
+            template,
+            r#"{"choose": "local"}"#,
+            &[],
+            200,
+        )
+        .await;
+    assert_eq!(settled["resolution"]["choice"], "local");
+    p.check(
+        "POST",
+        &resolve,
+        template,
+        r#"{"choose": "remote"}"#,
+        &[],
+        409,
+    )
+    .await;
     p.check("GET", "/sync", "/sync", "", &[], 200).await;
     p.check("POST", "/sync", "/sync", r#"{"mode": "full"}"#, &[], 202)
         .await;
@@ -317,6 +371,12 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         ("PATCH", lead.clone(), "/leads/{id}", r#"{"score": 1}"#),
         ("DELETE", lead.clone(), "/leads/{id}", ""),
         ("GET", "/conflicts".to_string(), "/conflicts", ""),
+        (
+            "POST",
+            resolve.clone(),
+            "/conflicts/{id}/resolve",
+            r#"{"choose": "local"}"#,
+        ),
         ("GET", "/sync".to_string(), "/sync", ""),
         ("POST", "/sync".to_string(), "/sync", ""),
         ("GET", "/changes".to_string(), "/changes", ""),
