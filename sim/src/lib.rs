@@ -106,17 +106,21 @@ pub fn simulated<F: Future>(f: impl FnOnce() -> F) -> Result<F::Output, String> 
 /// the simulation's short lookback and lease.
 pub fn pair(seed: u64, policy: ConflictPolicy) -> (SimTwenty, SyncEngine<SimTwenty, MemoryMirror>) {
     let twenty = SimTwenty::new(Rng::new(seed), EPOCH_MS * 1000, 0, 2);
-    let engine = SyncEngine::new(twenty.clone(), MemoryMirror::new(), settings(policy));
+    let engine = SyncEngine::new(twenty.clone(), MemoryMirror::new(), settings(policy, 0));
     (twenty, engine)
 }
 
-fn settings(policy: ConflictPolicy) -> SyncSettings {
+/// `skew_micros`: how far Twenty's clock runs ahead (negative: behind), which the
+/// engine is told as its clock-skew allowance (so its delta window is exercised both
+/// with and without the lookback).
+fn settings(policy: ConflictPolicy, skew_micros: i64) -> SyncSettings {
     SyncSettings {
         lookback: Duration::from_millis(20),
         time_budget: None,
         reserve: Duration::from_millis(5),
         lease_ttl: Duration::from_millis(60),
         conflict_rules: ConflictRules::uniform(policy),
+        clock_skew: Duration::from_micros(skew_micros.unsigned_abs()),
     }
 }
 
@@ -145,7 +149,7 @@ async fn scenario(seed: u64) -> Result<Stats, String> {
             ConflictPolicy::Manual,
         ])
         .unwrap_or(&ConflictPolicy::RemoteWins);
-    let engine = SyncEngine::new(twenty.clone(), mirror.clone(), settings(policy));
+    let engine = SyncEngine::new(twenty.clone(), mirror.clone(), settings(policy, skew));
     let mut counter = 0u64;
     for _ in 0..1 + rng.below(3) {
         counter += 1;
@@ -376,6 +380,8 @@ async fn quiesce(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    oracle::mirrors_twenty(twenty, &engine.store().snapshot())
+        .map_err(|e| format!("after the delta runs: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(5);
     let full = engine
         .run(RequestedMode::Full, deadline)

@@ -1,6 +1,7 @@
 //! The simulation's oracle, checked after quiescence:
 //!
-//! 1. the mirror equals Twenty record for record (destroyed ones absent or tombstones);
+//! 1. the mirror equals Twenty record for record (destroyed ones absent or tombstones),
+//!    after the delta runs alone too (hard deletes aside);
 //! 2. the lead count in the sync state equals the live items held;
 //! 3. every acknowledged local edit reached Twenty, or is named by a conflict record,
 //!    or was superseded by a later local edit or delete of the same lead;
@@ -34,37 +35,7 @@ pub fn judge(
 ) -> Verdict {
     let records = twenty.records();
     // 1. Record for record.
-    for (id, remote) in &records {
-        let Some(item) = data.leads.get(id).filter(|i| i.is_live()) else {
-            let held = data.leads.get(id).map(|i| {
-                format!(
-                    "a tombstone fencing {} (Twenty: {})",
-                    i.remote_updated_at,
-                    remote.get("updatedAt").cloned().unwrap_or_default()
-                )
-            });
-            return Err(format!(
-                "lead {id} is in Twenty but not in the mirror ({})",
-                held.unwrap_or_else(|| "absent".into())
-            ));
-        };
-        if item.is_pending() {
-            return Err(format!(
-                "lead {id} still has a pending edit after quiescence"
-            ));
-        }
-        for (k, v) in remote {
-            if VOLATILE.contains(&k.as_str()) {
-                continue;
-            }
-            if item.fields.get(k) != Some(v) {
-                return Err(format!(
-                    "lead {id}: field {k} is {:?} in the mirror but {v} in Twenty",
-                    item.fields.get(k)
-                ));
-            }
-        }
-    }
+    mirrors_twenty(twenty, data)?;
     for (id, item) in &data.leads {
         if item.is_live() && !records.contains_key(id) {
             return Err(format!("lead {id} is live in the mirror but not in Twenty"));
@@ -149,6 +120,45 @@ pub fn judge(
                         fw.old, fw.value
                     ));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every record Twenty holds is in the mirror, field for field. True after the delta
+/// runs alone (hard deletes aside, which only a full pass's sweep finds): a delta
+/// window that skipped a change fails here, before the final full pass would mend it.
+pub fn mirrors_twenty(twenty: &SimTwenty, data: &MemoryData) -> Verdict {
+    let records = twenty.records();
+    for (id, remote) in &records {
+        let Some(item) = data.leads.get(id).filter(|i| i.is_live()) else {
+            let held = data.leads.get(id).map(|i| {
+                format!(
+                    "a tombstone fencing {} (Twenty: {})",
+                    i.remote_updated_at,
+                    remote.get("updatedAt").cloned().unwrap_or_default()
+                )
+            });
+            return Err(format!(
+                "lead {id} is in Twenty but not in the mirror ({})",
+                held.unwrap_or_else(|| "absent".into())
+            ));
+        };
+        if item.is_pending() {
+            return Err(format!(
+                "lead {id} still has a pending edit after quiescence"
+            ));
+        }
+        for (k, v) in remote {
+            if VOLATILE.contains(&k.as_str()) {
+                continue;
+            }
+            if item.fields.get(k) != Some(v) {
+                return Err(format!(
+                    "lead {id}: field {k} is {:?} in the mirror but {v} in Twenty",
+                    item.fields.get(k)
+                ));
             }
         }
     }

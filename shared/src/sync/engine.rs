@@ -6,6 +6,7 @@ use tracing::Instrument;
 use super::apply::ApplyCounts;
 use super::push::Pusher;
 use super::report::{human, mode_label, mode_name};
+use super::window;
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::{ConflictRules, Timestamp};
 use crate::store::{Checkpoint, DynamoLeadStore, Mirror};
@@ -24,6 +25,8 @@ pub struct SyncSettings {
     pub lease_ttl: Duration,
     /// How a field edited on both sides is settled when local edits are pushed.
     pub conflict_rules: ConflictRules,
+    /// How far Twenty's clock may trail the functions' (see [`super::window`]).
+    pub clock_skew: Duration,
 }
 
 impl Default for SyncSettings {
@@ -34,6 +37,7 @@ impl Default for SyncSettings {
             reserve: Duration::from_secs(20),
             lease_ttl: Duration::from_secs(120),
             conflict_rules: ConflictRules::default(),
+            clock_skew: Duration::from_secs(60),
         }
     }
 }
@@ -247,7 +251,12 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
                     )
                 } else {
                     let w = watermark.unwrap_or(now);
-                    let since = w.saturating_sub(self.settings.lookback);
+                    let since = window::delta_since(
+                        w,
+                        state.fresh_as_of,
+                        self.settings.lookback,
+                        self.settings.clock_skew,
+                    );
                     tracing::info!(mode = "delta", watermark = %w, since = %since, "Performing DELTA sync (changes since {w})");
                     (
                         SyncMode::Delta,

@@ -17,6 +17,7 @@ pub mod rules;
 mod run;
 pub mod status;
 mod summary;
+pub mod window;
 
 pub use apply::ApplyCounts;
 pub use engine::{PageOutcome, SyncEngine, SyncRun, SyncSettings};
