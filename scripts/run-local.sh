@@ -3,11 +3,13 @@
 # the Twenty emulator seeded with 47 leads (unless TWENTY_API_URL/TWENTY_API_KEY are set),
 # the functions under cargo lambda watch (port WATCH_PORT, default 9000), each started
 # before the emulator's webhooks are sent to the webhook function, and delta-sync invoked
-# every SYNC_INTERVAL_SECONDS. Prints what to do next once ready; Ctrl-C stops everything.
+# every SYNC_INTERVAL_SECONDS, a full pass (the reconcile, which finds hard deletes) every
+# RECONCILE_INTERVAL_SECONDS. Prints what to do next once ready; Ctrl-C stops everything.
 source "$(dirname "$0")/local-stack.sh"
 # Ctrl-C is how make run ends: a clean stop, exit status 0 (no "make: *** Error 130").
 trap 'echo; echo "==> stopping"; exit 0' INT TERM
 INTERVAL="${SYNC_INTERVAL_SECONDS:-300}"
+RECONCILE="${RECONCILE_INTERVAL_SECONDS:-86400}"
 WATCH_PORT="${WATCH_PORT:-9000}"
 started=$(now_ms)
 
@@ -43,7 +45,7 @@ cat <<BANNER
     webhook     $WEBHOOK_URL
     Twenty      $TWENTY_API_URL$([ -n "${EMULATED_TWENTY:-}" ] && echo "   (emulator, API key $TWENTY_API_KEY)")
     DynamoDB    $AWS_ENDPOINT_URL_DYNAMODB   table $LEADS_TABLE
-    sync        every ${INTERVAL} s (SYNC_INTERVAL_SECONDS)
+    sync        every ${INTERVAL} s (SYNC_INTERVAL_SECONDS); a full pass every ${RECONCILE} s (RECONCILE_INTERVAL_SECONDS)
 
     From another terminal:
       make local-sync          # a delta sync now; prints its summary
@@ -58,9 +60,16 @@ cat <<BANNER
 BANNER
 
 spawn /dev/stdout tail -n 0 -f "$RUN/functions.log"
+reconciled=$(now_ms)
 while true; do
   pause "$INTERVAL"
-  if summary=$(invoke_sync); then
+  # The reconcile, as the deployed schedule runs it: a full pass finds hard deletes.
+  payload=tests/fixtures/aws/example-eventbridge-schedule.json
+  if (( $(now_ms) - reconciled >= RECONCILE * 1000 )); then
+    payload='{"mode":"full"}'
+    reconciled=$(now_ms)
+  fi
+  if summary=$(invoke_sync "$payload"); then
     echo "==> $(summary_line <<<"$summary")"
   else
     echo "==> sync failed (see the log above); the next run will retry"

@@ -487,6 +487,17 @@ def test_schedule_every_five_minutes_with_retries_and_dlq(any_stack):
         assert props["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in props
 
 
+def test_a_full_pass_reconciles_once_a_day_by_itself(any_stack):
+    stack = any_stack
+    sched = stack.aws("scheduler").get_schedule(Name=f"{stack.stack_name}-reconcile")
+    assert sched["ScheduleExpression"] == "rate(1 day)"
+    assert sched["State"] == "ENABLED"
+    target = sched["Target"]
+    assert target["Arn"].endswith(f":function:{stack.stack_name}-delta-sync")
+    assert json.loads(target["Input"]) == {"mode": "full"}
+    assert target["DeadLetterConfig"]["Arn"] == stack.getatt("ScheduleDlq", "Arn")
+
+
 def test_scheduler_role_may_only_invoke_and_dead_letter(any_stack, template):
     stack = any_stack
     (policy,) = template["Resources"]["SchedulerRole"]["Properties"]["Policies"]
