@@ -153,13 +153,17 @@ fn tagged(cur: &LeadItem, ctx: &Context) -> LeadItem {
     next(cur, item)
 }
 
-/// A tombstone in place of `cur` (or of nothing), fencing versions up to `fence`.
+/// A tombstone in place of `cur` (or of nothing), fencing versions up to `fence`. Its
+/// only fields are `id` and `deletedAt` (the destroy's time): a reader that filters on
+/// `deletedAt`, as the leads API and any scan of `LEAD` items should, skips it; one that
+/// needs to tell hard from soft reads `_destroyedAt`.
 pub fn tombstone(
     current: Option<&LeadItem>,
     pk: String,
     fence: Timestamp,
     now: Timestamp,
 ) -> LeadItem {
+    let fields = tombstone_fields(&pk, now);
     LeadItem {
         pk,
         sk: crate::store::LeadItem::LEAD_SK.into(),
@@ -174,8 +178,17 @@ pub fn tombstone(
         destroyed_at: Some(now),
         expires_at: Some(now.saturating_add(TOMBSTONE_TTL).unix_millis() / 1000),
         local: Default::default(),
-        fields: Default::default(),
+        fields,
     }
+}
+
+fn tombstone_fields(pk: &str, now: Timestamp) -> serde_json::Map<String, Value> {
+    let mut fields = serde_json::Map::new();
+    if let Some(id) = pk.strip_prefix("LEAD#") {
+        fields.insert("id".into(), Value::String(id.to_string()));
+    }
+    fields.insert("deletedAt".into(), Value::String(now.to_string()));
+    fields
 }
 
 /// A hard delete in Twenty. A pending local edit cannot be pushed any more: it is

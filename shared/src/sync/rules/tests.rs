@@ -107,3 +107,18 @@ fn a_tombstone_fences_older_versions_but_not_newer_ones() {
     let later = record("2026-01-01T00:00:01.500Z", "B");
     assert_eq!(on_remote(Some(&tomb), &later, &c).0, Applied::Inserted);
 }
+
+/// Issue #15: a tombstone cannot be mistaken for a lead by a reader that filters on
+/// `deletedAt`, the attribute readers of Twenty's records already filter on.
+#[test]
+fn a_tombstone_says_it_is_deleted_where_readers_look() {
+    let r = record("2026-11-27T10:00:00.000Z", "A");
+    let cur = stored(&r, "2026-11-27T10:00:01.000Z");
+    let now = ts("2026-11-27T11:00:00.000Z");
+    let tomb = tombstone(Some(&cur), cur.pk.clone(), r.updated_at(), now);
+    assert!(!tomb.is_live());
+    assert_eq!(tomb.fields["deletedAt"], json!("2026-11-27T11:00:00.000Z"));
+    assert_eq!(tomb.fields["id"], json!(ID));
+    assert_eq!(tomb.fields.len(), 2, "nothing else of the lead is kept");
+    assert_eq!(tomb.kind, None, "out of the byKind index the API lists");
+}
