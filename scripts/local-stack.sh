@@ -14,10 +14,20 @@ PIDS=()
 DDB_PORT=""
 SLEEPER=""
 STACK_ENV=""
+REAL_WEBHOOK_ID=""
 
 stop_stack() {
   trap '' INT TERM
   [ -n "$STACK_ENV" ] && rm -f "$STACK_ENV"
+  # The webhook registered in a real workspace goes with the stack it pointed at.
+  if [ -n "$REAL_WEBHOOK_ID" ]; then
+    if curl -sf -m 10 -H "Authorization: Bearer $TWENTY_API_KEY" \
+      -X DELETE "$TWENTY_API_URL/rest/webhooks/$REAL_WEBHOOK_ID" >/dev/null; then
+      echo "==> removed the webhook $REAL_WEBHOOK_ID from $TWENTY_API_URL"
+    else
+      echo "==> could not remove the webhook $REAL_WEBHOOK_ID from $TWENTY_API_URL: remove it in Settings → APIs & Webhooks" >&2
+    fi
+  fi
   [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
   # Each piece leads its own process group: the group takes cargo lambda's function
   # processes with it.
@@ -83,6 +93,11 @@ create_table() {
 start_twenty() {
   if [ -n "${TWENTY_API_URL:-}" ] && [ -n "${TWENTY_API_KEY:-}" ]; then
     echo "==> using the Twenty workspace at $TWENTY_API_URL"
+    # The webhook function and the webhook registered there share this secret.
+    if [ -z "${TWENTY_WEBHOOK_SECRET:-}" ]; then
+      TWENTY_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
+      export TWENTY_WEBHOOK_SECRET
+    fi
     return
   fi
   export TWENTY_API_KEY="local-emulator-key" EMULATED_TWENTY=1
@@ -148,11 +163,33 @@ warm_functions() {
 # Registers the local webhook function with the emulator, through Twenty's own API
 # (POST /rest/webhooks), exactly as `make register-webhook` does with a real workspace.
 register_local_webhook() {
-  [ -n "${EMULATED_TWENTY:-}" ] || { echo "==> not registering a webhook: a real Twenty cannot reach this machine"; return; }
-  local body
+  local body answer host
   body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": ["lead.*", "note.*", "noteTarget.*"], "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$WEBHOOK_URL" "$TWENTY_WEBHOOK_SECRET")
-  curl -sf -H "Authorization: Bearer $TWENTY_API_KEY" -H "Content-Type: application/json" \
-    -X POST "$TWENTY_API_URL/rest/webhooks" -d "$body" >/dev/null || { echo "webhook registration failed" >&2; exit 1; }
+  if [ -z "${EMULATED_TWENTY:-}" ]; then
+    # Every local server listens on 127.0.0.1 only: a real Twenty can deliver to it only
+    # from this machine.
+    host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).hostname or "")' "$TWENTY_API_URL")
+    case "$host" in
+      localhost|127.*|::1) ;;
+      *)
+        echo "==> not registering a webhook: Twenty at $host cannot reach 127.0.0.1:$WATCH_PORT."
+        echo "    Expose the webhook (e.g. a tunnel to 127.0.0.1:$WATCH_PORT) and register it with:"
+        echo "    curl -H \"Authorization: Bearer \$TWENTY_API_KEY\" -H 'Content-Type: application/json' -X POST $TWENTY_API_URL/rest/webhooks \\"
+        echo "      -d '{\"targetUrl\": \"<tunnel URL>/lambda-url/webhook/api/webhooks/twenty\", \"operations\": [\"lead.*\", \"note.*\", \"noteTarget.*\"], \"secret\": \"<TWENTY_WEBHOOK_SECRET of this run>\"}'"
+        echo "    Until then the delta sync every ${SYNC_INTERVAL_SECONDS:-300} s keeps the mirror fresh."
+        return ;;
+    esac
+  fi
+  answer=$(curl -sf -H "Authorization: Bearer $TWENTY_API_KEY" -H "Content-Type: application/json" \
+    -X POST "$TWENTY_API_URL/rest/webhooks" -d "$body") || { echo "webhook registration failed" >&2; exit 1; }
+  if [ -z "${EMULATED_TWENTY:-}" ]; then
+    # Removed again when the stack stops (the answer is the webhook, or wraps it in data).
+    REAL_WEBHOOK_ID=$(python3 -c 'import json,sys
+d=json.load(sys.stdin)
+while isinstance(d, dict) and "id" not in d and len(d) == 1: d = next(iter(d.values()))
+print(d.get("id", "") if isinstance(d, dict) else "")' <<<"$answer")
+    echo "==> registered webhook ${REAL_WEBHOOK_ID:-?} in $TWENTY_API_URL (removed when make run stops)"
+  fi
   echo "==> Twenty webhooks go to $WEBHOOK_URL"
 }
 
