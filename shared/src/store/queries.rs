@@ -1,6 +1,7 @@
 //! The store's index queries: the push queue, the sweep's walk, the leads API's list
 //! and the conflict list.
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
@@ -15,6 +16,36 @@ use crate::domain::{LeadId, Timestamp};
 
 /// Keys the sweep reads per request: small items, so a page stays far under 1 MB.
 const SWEEP_PAGE: i32 = 1000;
+
+impl DynamoLeadStore {
+    /// A query of the items whose `key` is `value` in `index`.
+    pub(super) fn partition(&self, index: &str, key: &str, value: &str) -> QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
+    }
+}
+
+/// Only conflicts with `status` (records from before there were statuses are settled).
+pub(super) fn with_status(
+    query: QueryFluentBuilder,
+    status: Option<ConflictStatus>,
+) -> QueryFluentBuilder {
+    let Some(status) = status else {
+        return query;
+    };
+    query
+        .filter_expression(match status {
+            ConflictStatus::Open => "#s = :s",
+            ConflictStatus::Settled => "attribute_not_exists(#s) OR #s = :s",
+        })
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", AttributeValue::S(status.as_str().into()))
+}
 
 fn lead_id_of(item: &std::collections::HashMap<String, AttributeValue>) -> Option<LeadId> {
     item.get(PK)
@@ -201,28 +232,13 @@ impl DynamoLeadStore {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let mut query = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(BY_KIND_INDEX)
-                .key_condition_expression("#k = :c")
-                .expression_attribute_names("#k", attr::KIND)
-                .expression_attribute_values(":c", AttributeValue::S(CONFLICT_KIND.into()))
+            // A filter applies after the limit: pages are read until enough match.
+            let query = self
+                .partition(BY_KIND_INDEX, attr::KIND, CONFLICT_KIND)
                 .scan_index_forward(oldest_first)
                 .limit(limit.max(100) as i32)
                 .set_exclusive_start_key(start);
-            if let Some(status) = status {
-                // A filter applies after the limit: pages are read until enough match.
-                query = query
-                    .filter_expression(match status {
-                        ConflictStatus::Open => "#s = :s",
-                        ConflictStatus::Settled => "attribute_not_exists(#s) OR #s = :s",
-                    })
-                    .expression_attribute_names("#s", "status")
-                    .expression_attribute_values(":s", AttributeValue::S(status.as_str().into()));
-            }
-            let out = query
+            let out = with_status(query, status)
                 .send()
                 .await
                 .map_err(|e| StoreError::dynamo("Query", e))?;
