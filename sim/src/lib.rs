@@ -375,7 +375,13 @@ async fn quiesce(
             .pending_leads(10)
             .await
             .map_err(|e| e.to_string())?;
-        if summary.status == RunStatus::Succeeded && pending.is_empty() && summary.push.is_none() {
+        // A pass resumed from a crashed run's checkpoint began before the activity ended:
+        // only a pass begun after it must find every change.
+        if summary.status == RunStatus::Succeeded
+            && !summary.resumed
+            && pending.is_empty()
+            && summary.push.is_none()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
