@@ -15,23 +15,11 @@ use serde_json::{Map, Value, json};
 use crate::sync::{RunStatus, SyncSummary};
 use crate::webhook::{EventOutcome, Received, Refusal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A custom metric's unit, as EMF spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Unit {
     Count,
-    Bytes,
     Milliseconds,
-    Seconds,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Count => "Count",
-            Self::Bytes => "Bytes",
-            Self::Milliseconds => "Milliseconds",
-            Self::Seconds => "Seconds",
-        }
-    }
 }
 
 /// The `event` field of a sync run's line.
@@ -48,6 +36,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Whether anything is written: callers skip work done only for telemetry otherwise.
+    pub fn enabled(&self) -> bool {
+        self.namespace.is_some()
+    }
+
     pub fn new(namespace: Option<String>, function: &'static str) -> Self {
         Self {
             namespace,
@@ -68,7 +61,7 @@ impl Metrics {
         if !alarm_metrics.is_empty() {
             let definitions: Vec<Value> = alarm_metrics
                 .iter()
-                .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()}))
+                .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
                 .collect();
             doc.insert(
                 "_aws".into(),

@@ -52,8 +52,12 @@ pub async fn handle(
     let deadline = run_deadline(&event.context);
     match function.engine.run(requested, deadline).await {
         Ok(summary) => {
-            // For the dashboard's open-conflicts number (a person's job, not an alarm).
-            let open = function.engine.store().open_conflict_count().await.ok();
+            // For the dashboard's open-conflicts number (a person's job, not an alarm): a
+            // count that reads every conflict kept, so only when telemetry is written.
+            let open = match function.metrics.enabled() {
+                true => function.engine.store().open_conflict_count().await.ok(),
+                false => None,
+            };
             function.metrics.sync_run(&summary, open);
             Ok(summary)
         }

@@ -1,11 +1,15 @@
 //! The record of a conflict: a field both sides changed, or a local edit Twenty could
 //! not take, and how it was settled. Kept 90 days under `CONFLICT#<lead>`.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::StoreError;
 use super::item::ConflictItem;
 use crate::domain::Timestamp;
 
@@ -102,6 +106,16 @@ impl ConflictItem {
             sk: sk.to_string(),
             ..Self::new(conflict, 0)
         }
+    }
+
+    /// The item as DynamoDB stores it.
+    pub fn to_dynamo(&self) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let key = || self.conflict.lead_id.clone();
+        let doc = serde_json::to_value(self).map_err(|e| StoreError::Corrupt {
+            key: key(),
+            reason: e.to_string(),
+        })?;
+        serde_dynamo::to_item(doc).map_err(|source| StoreError::Mapping { key: key(), source })
     }
 
     /// The conflict as the API shows it, with its id.

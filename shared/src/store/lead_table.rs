@@ -279,19 +279,9 @@ impl DynamoLeadStore {
             delta += w.live_delta;
             items.extend(removal_mark(self.table(), w)?);
             for (seq, c) in w.conflicts.iter().enumerate() {
-                let doc = serde_json::to_value(ConflictItem::new(c, seq)).map_err(|e| {
-                    StoreError::Corrupt {
-                        key: c.lead_id.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                let item = serde_dynamo::to_item(doc).map_err(|source| StoreError::Mapping {
-                    key: c.lead_id.clone(),
-                    source,
-                })?;
                 let put = Put::builder()
                     .table_name(self.table())
-                    .set_item(Some(item))
+                    .set_item(Some(ConflictItem::new(c, seq).to_dynamo()?))
                     .build()
                     .map_err(built)?;
                 items.push(TransactWriteItem::builder().put(put).build());

@@ -51,19 +51,9 @@ impl DynamoLeadStore {
         settled: &Conflict,
         edit: Option<&LeadWrite>,
     ) -> Result<bool, StoreError> {
-        let doc = serde_json::to_value(ConflictItem::at_key(settled, sk)).map_err(|e| {
-            StoreError::Corrupt {
-                key: settled.lead_id.clone(),
-                reason: e.to_string(),
-            }
-        })?;
-        let item = serde_dynamo::to_item(doc).map_err(|source| StoreError::Mapping {
-            key: settled.lead_id.clone(),
-            source,
-        })?;
         let put = Put::builder()
             .table_name(self.table())
-            .set_item(Some(item))
+            .set_item(Some(ConflictItem::at_key(settled, sk).to_dynamo()?))
             .condition_expression("#s = :open")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(

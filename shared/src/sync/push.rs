@@ -333,8 +333,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         .map_err(PushError::Store)
     }
 
-    /// Records a failed push of `pushed`. A refusal parks the lead only if it was not
-    /// edited since: Twenty refused what was sent, not a newer edit, which is retried.
+    /// Records a failed push of `pushed` (see [`rebase::failed`]).
     async fn record_failure(
         &self,
         id: &LeadId,
@@ -345,10 +344,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
         rewrite(self.mirror, id, |cur| {
             Ok::<_, StoreError>(match cur.filter(|c| c.is_pending() && c.is_live()) {
                 None => Step::Done(()),
-                Some(cur) => {
-                    let park = rejected && cur.local.version == pushed.local.version;
-                    Step::write(Some(rebase::failed(cur, error, park)), ())
-                }
+                Some(cur) => Step::write(Some(rebase::failed(cur, pushed, error, rejected)), ()),
             })
         })
         .await

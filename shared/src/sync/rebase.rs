@@ -183,13 +183,15 @@ fn rebased(
     (fields, base)
 }
 
-/// The push did not go through. `rejected` (Twenty refused it) parks the lead until it
-/// is edited again: it leaves the push queue so it never crowds out the others.
-pub fn failed(cur: &LeadItem, error: &str, rejected: bool) -> LeadItem {
+/// The push of `pushed` did not go through. `rejected` (Twenty refused it) parks the
+/// lead until it is edited again — it leaves the push queue so it never crowds out the
+/// others — but only if it was not edited since: Twenty refused what was sent, not a
+/// newer edit, which stays queued and is retried.
+pub fn failed(cur: &LeadItem, pushed: &LeadItem, error: &str, rejected: bool) -> LeadItem {
     let mut item = cur.clone();
     let error: String = error.chars().take(500).collect();
     item.local.push_attempts += 1;
-    if rejected {
+    if rejected && cur.local.version == pushed.local.version {
         item.local.rejected = Some(error);
         item.local.queue = None;
     } else {
@@ -202,6 +204,27 @@ pub fn failed(cur: &LeadItem, error: &str, rejected: bool) -> LeadItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the simulator (seed 7486): a refusal parks only the version refused.
+    #[test]
+    fn a_refusal_parks_only_the_version_twenty_refused() {
+        let r = record(json!({"id": "73affd6e-2319-4ad1-82d8-f8eb9312a232",
+            "updatedAt": "2026-01-01T00:00:00.000Z", "status": "NEW"}));
+        let mut pushed = LeadItem::from_remote(&r, WriteOrigin::Sync, Timestamp::now());
+        pushed.local.pending = Some(PendingKind::Update);
+        pushed.local.version = 1;
+        pushed.local.queue = Some("LEAD".into());
+        let parked = failed(&pushed, &pushed, "400 bad status", true);
+        assert!(parked.local.rejected.is_some() && parked.local.queue.is_none());
+        let mut edited = pushed.clone();
+        edited.local.version = 2;
+        let retried = failed(&edited, &pushed, "400 bad status", true);
+        assert!(
+            retried.local.rejected.is_none(),
+            "the newer edit is not parked"
+        );
+        assert!(retried.local.queue.is_some() && retried.local.push_error.is_some());
+    }
     use serde_json::json;
 
     fn record(v: Value) -> RemoteRecord {
