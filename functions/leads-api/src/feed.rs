@@ -6,18 +6,11 @@ use serde_json::{Value, json};
 use spartan_sync::Timestamp;
 use spartan_sync::store::{Change, FeedError};
 
-use crate::handler::{ApiError, bad_request, lead_json};
+use crate::handler::{ApiError, bad_request, lead_json, page_limit};
 
 pub(crate) async fn changes(api: &crate::LeadsApi, request: &Request) -> Result<Value, ApiError> {
     let params = request.query_string_parameters();
-    let limit = match params.first("limit") {
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=500).contains(l))
-            .ok_or_else(|| bad_request("limit must be a number from 1 to 500"))?,
-        None => 100,
-    };
+    let limit = page_limit(params.first("limit"))?;
     let cursor = params.first("cursor");
     if cursor.is_some_and(str::is_empty) {
         return Err(bad_request(

@@ -69,6 +69,18 @@ impl From<LocalEditError> for ApiError {
     }
 }
 
+/// A page's `limit` query parameter: 1 to 500, 100 when absent.
+pub(crate) fn page_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+    match raw {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=500).contains(l))
+            .ok_or_else(|| bad_request("limit must be a number from 1 to 500")),
+        None => Ok(100),
+    }
+}
+
 pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::Status(StatusCode::BAD_REQUEST, message.into())
 }
@@ -88,14 +100,7 @@ async fn respond(
                 ),
                 None => None,
             };
-            let limit = match params.first("limit") {
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=500).contains(l))
-                    .ok_or_else(|| bad_request("limit must be a number from 1 to 500"))?,
-                None => 100,
-            };
+            let limit = page_limit(params.first("limit"))?;
             let include_deleted = params.first("includeDeleted") == Some("true");
             let (leads, next) = store
                 .list_leads(
