@@ -90,6 +90,8 @@ pub struct World {
     /// Scripted for plain tests: what a person does right after the next GET of one
     /// record answers (so before the PATCH that follows it).
     pub after_next_get: Option<Interlude>,
+    /// Scripted for plain tests: every write commits this long after its timestamp.
+    pub commit_delay_micros: Option<i64>,
     pub faults: bool,
     pub requests: u64,
 }
@@ -246,10 +248,10 @@ impl SimTwenty {
         event: &'static str,
     ) -> Map<String, Value> {
         let micros = self.now_micros();
-        let row = w.rows.entry(id.clone()).or_default();
         // A row's versions commit in order (the row lock): never before the last one.
-        let visible_at =
-            (micros + self.commit_delay()).max(row.latest().map_or(i64::MIN, |v| v.visible_at));
+        let delay = w.commit_delay_micros.unwrap_or_else(|| self.commit_delay());
+        let row = w.rows.entry(id.clone()).or_default();
+        let visible_at = (micros + delay).max(row.latest().map_or(i64::MIN, |v| v.visible_at));
         let before = row.latest().map(|v| v.fields.clone()).unwrap_or_default();
         let changed = before != fields;
         row.versions.push(Version {
@@ -437,6 +439,7 @@ impl RemoteObjects for SimTwenty {
                 .filter(|(_, r)| !r.destroyed)
                 .filter_map(|(id, r)| r.visible(now).map(|v| (v.micros, id.clone(), shown(v))))
                 .filter(|(m, _, _)| since_ms.is_none_or(|s| m.div_euclid(1000) >= s))
+                .filter(|(_, id, _)| query.ids.as_ref().is_none_or(|ids| ids.contains(id)))
                 .filter(|(m, id, _)| {
                     after
                         .as_ref()
@@ -444,8 +447,11 @@ impl RemoteObjects for SimTwenty {
                 })
                 .collect();
             rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            let more = rows.len() > self.page_size as usize;
-            rows.truncate(self.page_size as usize);
+            let limit = query
+                .limit
+                .map_or(self.page_size, |l| l.min(self.page_size)) as usize;
+            let more = rows.len() > limit;
+            rows.truncate(limit);
             let end = rows.last().map(|(m, id, _)| encode_cursor(*m, id));
             let records = rows
                 .into_iter()

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::attr;
 use super::keys::{LEAD_SK, SK};
 use super::lead_table::lead_from_item;
-use super::mirror::{LeadWrite, Mirror, SweepPage};
+use super::mirror::{LeadWrite, Mirror, Recheck, SweepPage};
 use super::{Checkpoint, LeadItem, LeaseHolder, RunRecord, StoreError, StoredLead, SyncState};
 use crate::domain::LeadId;
 
@@ -108,6 +108,14 @@ impl Mirror for DynamoLeadStore {
 
     async fn sweep_page(&self, after: Option<String>) -> Result<SweepPage, StoreError> {
         self.sweep_entries(after).await
+    }
+
+    async fn rechecks(&self, limit: usize) -> Result<Vec<Recheck>, StoreError> {
+        self.queued_rechecks(limit).await
+    }
+
+    async fn clear_recheck(&self, recheck: &Recheck) -> Result<(), StoreError> {
+        self.remove_recheck(recheck).await
     }
 
     async fn load_state(&self) -> Result<SyncState, StoreError> {

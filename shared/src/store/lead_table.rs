@@ -20,6 +20,7 @@ use super::item::ConflictItem;
 use super::item::attr;
 use super::keys::{LEAD_SK, PK, SK, STATE_SK, lead_pk, sync_pk};
 use super::mirror::{Expect, LeadWrite};
+use super::recheck::{recheck_mark, recheck_marks};
 use super::throttle::{retry_throttled, send_if};
 use super::{DynamoLeadStore, LeadItem, StoreError};
 use crate::domain::LeadId;
@@ -202,8 +203,10 @@ impl DynamoLeadStore {
         writes: &[LeadWrite],
     ) -> Result<Vec<bool>, StoreError> {
         let mut results = vec![false; writes.len()];
-        let (counted, plain): (Vec<usize>, Vec<usize>) = (0..writes.len())
-            .partition(|&i| writes[i].live_delta != 0 || !writes[i].conflicts.is_empty());
+        let (counted, plain): (Vec<usize>, Vec<usize>) = (0..writes.len()).partition(|&i| {
+            let w = &writes[i];
+            w.live_delta != 0 || !w.conflicts.is_empty() || recheck_marks(w) > 0
+        });
         let plain_results: Vec<(usize, bool)> = stream::iter(plain)
             .map(|i| async move { self.write_single(&writes[i]).await.map(|ok| (i, ok)) })
             .buffer_unordered(WRITE_CONCURRENCY)
@@ -217,7 +220,10 @@ impl DynamoLeadStore {
         let mut chunk: Vec<usize> = Vec::new();
         let mut slots = 1;
         for i in counted {
-            let need = 1 + writes[i].conflicts.len() + removal_marks(&writes[i]);
+            let need = 1
+                + writes[i].conflicts.len()
+                + removal_marks(&writes[i])
+                + recheck_marks(&writes[i]);
             if slots + need > TRANSACTION_MAX && !chunk.is_empty() {
                 self.write_chunk(writes, &chunk, &mut results).await?;
                 chunk.clear();
@@ -278,6 +284,7 @@ impl DynamoLeadStore {
             items.push(self.transact_item(w)?);
             delta += w.live_delta;
             items.extend(removal_mark(self.table(), w)?);
+            items.extend(recheck_mark(self.table(), self.object(), w)?);
             for (seq, c) in w.conflicts.iter().enumerate() {
                 let put = Put::builder()
                     .table_name(self.table())

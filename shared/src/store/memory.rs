@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::mirror::{Expect, LeadWrite, Mirror, SweepEntry, SweepPage};
+use super::mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
 use super::{
     Checkpoint, CheckpointChange, Conflict, LeadItem, LeaseHolder, Reachability, RunRecord,
     StoreError, SyncState,
@@ -25,6 +25,8 @@ pub struct MemoryData {
     pub conflicts: Vec<Conflict>,
     pub state: SyncState,
     pub lease: Option<(String, Timestamp)>,
+    /// Queued rechecks: lead → the `rev` that queued it.
+    pub rechecks: BTreeMap<LeadId, u64>,
 }
 
 #[derive(Clone, Default)]
@@ -113,6 +115,9 @@ impl Mirror for MemoryMirror {
                     };
                     data.state.lead_count += w.live_delta;
                     data.conflicts.extend(w.conflicts.iter().cloned());
+                    if let (true, Some(item)) = (w.recheck, &w.item) {
+                        data.rechecks.insert(w.id.clone(), item.rev);
+                    }
                 }
                 results.push(holds);
             }
@@ -151,6 +156,34 @@ impl Mirror for MemoryMirror {
             .then(|| entries.last().map(|e| e.id.to_string()))
             .flatten();
         Ok((entries, next))
+    }
+
+    async fn rechecks(&self, limit: usize) -> Result<Vec<Recheck>, StoreError> {
+        self.wait("rechecks").await;
+        let queued = self
+            .lock()
+            .rechecks
+            .iter()
+            .take(limit)
+            .map(|(id, rev)| Recheck {
+                id: id.clone(),
+                rev: *rev,
+            })
+            .collect();
+        self.wait("rechecks").await;
+        Ok(queued)
+    }
+
+    async fn clear_recheck(&self, recheck: &Recheck) -> Result<(), StoreError> {
+        self.wait("clear_recheck").await;
+        {
+            let mut data = self.lock();
+            if data.rechecks.get(&recheck.id) == Some(&recheck.rev) {
+                data.rechecks.remove(&recheck.id);
+            }
+        }
+        self.wait("clear_recheck").await;
+        Ok(())
     }
 
     async fn load_state(&self) -> Result<SyncState, StoreError> {

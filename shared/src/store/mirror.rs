@@ -31,6 +31,9 @@ pub struct LeadWrite {
     /// +1 when a live lead appears, -1 when one goes.
     pub live_delta: i64,
     pub conflicts: Vec<Conflict>,
+    /// The write is a guess Twenty must confirm (see [`Recheck`]): a recheck of the
+    /// lead is queued in the same write.
+    pub recheck: bool,
 }
 
 impl LeadWrite {
@@ -43,6 +46,7 @@ impl LeadWrite {
             live_delta: live(next.as_ref()) - live(current),
             item: next,
             conflicts: Vec::new(),
+            recheck: false,
         }
     }
 
@@ -50,6 +54,22 @@ impl LeadWrite {
         self.conflicts = conflicts;
         self
     }
+
+    pub fn with_recheck(mut self, recheck: bool) -> Self {
+        self.recheck = recheck;
+        self
+    }
+}
+
+/// A lead whose stored version a write could only guess, queued to be read again from
+/// Twenty by id: a webhook that met a second version within the stored version's
+/// millisecond (Twenty shows milliseconds and cannot order them), or a push that found
+/// the lead gone (absent and soft-deleted look alike). `rev` is the lead's `rev` that
+/// write produced: a recheck is cleared only if no later guess replaced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recheck {
+    pub id: LeadId,
+    pub rev: u64,
 }
 
 /// What the hard-delete sweep needs of a stored lead.
@@ -94,6 +114,18 @@ pub trait Mirror: Send + Sync {
         &self,
         after: Option<String>,
     ) -> impl Future<Output = Result<SweepPage, StoreError>> + Send;
+
+    /// Up to `limit` queued rechecks (see [`Recheck`]).
+    fn rechecks(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Recheck>, StoreError>> + Send;
+
+    /// Removes a recheck once Twenty was read, unless a later write queued it again.
+    fn clear_recheck(
+        &self,
+        recheck: &Recheck,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn load_state(&self) -> impl Future<Output = Result<SyncState, StoreError>> + Send;
 

@@ -67,7 +67,10 @@ pub async fn apply_page<M: Mirror>(
         let current = stored.get(record.id());
         match rules::on_remote(current, record, ctx) {
             (applied, Some(item)) => {
-                writes.push(LeadWrite::replace(record.id(), current, Some(item)));
+                let recheck = rules::in_doubt(current, record, ctx);
+                writes.push(
+                    LeadWrite::replace(record.id(), current, Some(item)).with_recheck(recheck),
+                );
                 decided.push((record, applied));
             }
             (applied, None) => counts.add(applied),
@@ -96,7 +99,12 @@ pub async fn apply_one<M: Mirror>(
     rewrite(mirror, record.id(), |current| {
         Ok(match rules::on_remote(current, record, ctx) {
             (applied, None) => Step::Done(applied),
-            (applied, next) => Step::write(next, applied),
+            (applied, next) => Step::Write {
+                next: next.map(Box::new),
+                conflicts: Vec::new(),
+                recheck: rules::in_doubt(current, record, ctx),
+                then: applied,
+            },
         })
     })
     .await
@@ -114,6 +122,7 @@ pub async fn destroy_one<M: Mirror>(
                 (applied, next, conflicts) => Step::Write {
                     next: next.map(Box::new),
                     conflicts,
+                    recheck: false,
                     then: applied,
                 },
             },

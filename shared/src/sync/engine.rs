@@ -155,6 +155,14 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         let mut run = self.start(requested, owner).await?;
         run.push = push;
         run.stats_before = stats_before;
+        match self.recheck(deadline).await {
+            Ok(counts) => run.counts.merge(counts),
+            Err(e) if e.is_budget() => return run.pause(Some(e)).await,
+            Err(e) => {
+                run.record_failure(&e).await;
+                return Err(e);
+            }
+        }
         // Conservative: the first page renews the lease if the push took a while.
         run.lease_renewed = push_started;
         loop {

@@ -9,6 +9,11 @@ pub enum SyncError {
         #[source]
         source: TwentyError,
     },
+    #[error("re-reading the leads queued for a recheck from Twenty failed: {source}")]
+    Recheck {
+        #[source]
+        source: TwentyError,
+    },
     #[error("storing page {page} failed: {source}")]
     Store {
         page: u32,
@@ -24,10 +29,17 @@ pub enum SyncError {
 impl SyncError {
     /// Stop-and-resume conditions rather than failures.
     pub fn is_budget(&self) -> bool {
-        matches!(self, Self::Fetch { source, .. } if source.is_budget())
+        self.twenty().is_some_and(TwentyError::is_budget)
     }
 
     pub fn twenty_unreachable(&self) -> bool {
-        matches!(self, Self::Fetch { source, .. } if source.is_unavailable())
+        self.twenty().is_some_and(TwentyError::is_unavailable)
+    }
+
+    fn twenty(&self) -> Option<&TwentyError> {
+        match self {
+            Self::Fetch { source, .. } | Self::Recheck { source } => Some(source),
+            _ => None,
+        }
     }
 }

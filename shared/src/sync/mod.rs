@@ -10,6 +10,7 @@ pub mod merge;
 mod mode;
 mod push;
 pub mod rebase;
+mod recheck;
 mod report;
 pub mod resolve;
 pub mod rewrite;

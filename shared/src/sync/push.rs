@@ -300,6 +300,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
                         Timestamp::now(),
                     ))),
                     conflicts: conflicts.clone(),
+                    recheck: false,
                     then: (),
                 },
             })
@@ -309,7 +310,9 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
     }
 
     /// Twenty answered 404 (see [`rebase::not_found`]); a pending update is kept in
-    /// a conflict record first (`keep_edit`).
+    /// a conflict record first (`keep_edit`). A 404 does not say whether the lead was
+    /// destroyed or soft-deleted, nor when: the lead is queued to be read again, so the
+    /// next run mirrors what Twenty now holds whatever the delta window has moved past.
     async fn not_found(&self, id: &LeadId, keep_edit: bool) -> Result<(), PushError> {
         rewrite(self.mirror, id, |cur| {
             let Some(cur) = cur.filter(|c| c.is_live() && c.is_pending()) else {
@@ -326,6 +329,7 @@ impl<R: RemoteObjects, M: Mirror> Pusher<'_, R, M> {
             Ok(Step::Write {
                 next: Some(Box::new(rebase::not_found(cur, now))),
                 conflicts,
+                recheck: true,
                 then: (),
             })
         })

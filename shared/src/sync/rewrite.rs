@@ -12,11 +12,13 @@ const ATTEMPTS: usize = 64;
 pub enum Step<T> {
     /// Nothing to write; the answer is `T`.
     Done(T),
-    /// Replace the lead with `next` (`None` removes it), recording `conflicts` in the
-    /// same write; the answer is `T` once it lands.
+    /// Replace the lead with `next` (`None` removes it), recording `conflicts` (and
+    /// queueing a recheck, see [`crate::store::Recheck`]) in the same write; the answer
+    /// is `T` once it lands.
     Write {
         next: Option<Box<LeadItem>>,
         conflicts: Vec<Conflict>,
+        recheck: bool,
         then: T,
     },
 }
@@ -26,6 +28,7 @@ impl<T> Step<T> {
         Self::Write {
             next: next.map(Box::new),
             conflicts: Vec::new(),
+            recheck: false,
             then,
         }
     }
@@ -44,16 +47,18 @@ where
 {
     for _ in 0..ATTEMPTS {
         let current = mirror.read_lead(id).await?;
-        let (next, conflicts, then) = match decide(current.as_ref())? {
+        let (next, conflicts, recheck, then) = match decide(current.as_ref())? {
             Step::Done(answer) => return Ok(answer),
             Step::Write {
                 next,
                 conflicts,
+                recheck,
                 then,
-            } => (next, conflicts, then),
+            } => (next, conflicts, recheck, then),
         };
-        let write =
-            LeadWrite::replace(id, current.as_ref(), next.map(|b| *b)).with_conflicts(conflicts);
+        let write = LeadWrite::replace(id, current.as_ref(), next.map(|b| *b))
+            .with_conflicts(conflicts)
+            .with_recheck(recheck);
         if mirror.write_leads(&[write]).await?.first() == Some(&true) {
             return Ok(then);
         }

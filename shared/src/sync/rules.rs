@@ -132,11 +132,8 @@ pub fn on_remote(current: Option<&LeadItem>, record: &RemoteRecord, ctx: &Contex
         // Twenty keeps microseconds and shows milliseconds: two versions can share
         // one `updatedAt`. A list read after the stored version was written is the
         // later of the two; a webhook cannot tell, so the last delivery wins and the
-        // next delta (which re-reads this window) settles it.
-        match (ctx.origin, ctx.read_at, cur.synced_at) {
-            (WriteOrigin::Sync, Some(read), Some(written)) => read >= written,
-            _ => true,
-        }
+        // write queues a recheck (see [`in_doubt`]) that settles it.
+        same_millisecond_order(cur, ctx).unwrap_or(true)
     } else {
         incoming > stored || list_overrides_future
     };
@@ -145,6 +142,30 @@ pub fn on_remote(current: Option<&LeadItem>, record: &RemoteRecord, ctx: &Contex
     } else {
         (Applied::Stale, tag.then(|| tagged(cur, ctx)))
     }
+}
+
+/// Whether a version sharing the stored version's millisecond is the later one: known
+/// for a list read (it is later if read after the stored version was written), not for
+/// a webhook delivery.
+fn same_millisecond_order(cur: &LeadItem, ctx: &Context) -> Option<bool> {
+    match (ctx.origin, ctx.read_at, cur.synced_at) {
+        (WriteOrigin::Sync, Some(read), Some(written)) => Some(read >= written),
+        _ => None,
+    }
+}
+
+/// Whether [`on_remote`]'s write is a guess: a different version within the stored
+/// version's millisecond that nothing can order. Such a write queues a recheck of the
+/// lead (a read by id from Twenty in the next run), so the guess never outlives a run
+/// however far the delta window has moved.
+pub fn in_doubt(current: Option<&LeadItem>, record: &RemoteRecord, ctx: &Context) -> bool {
+    current.is_some_and(|cur| {
+        cur.is_live()
+            && !cur.is_pending()
+            && record.updated_at() == cur.remote_updated_at
+            && cur.content_hash != record.content_hash()
+            && same_millisecond_order(cur, ctx).is_none()
+    })
 }
 
 fn tagged(cur: &LeadItem, ctx: &Context) -> LeadItem {

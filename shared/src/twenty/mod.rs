@@ -17,7 +17,7 @@ pub use client::TwentyClient;
 pub use error::TwentyError;
 pub use pacing::Pacer;
 pub use page::Page;
-pub use query::{ListQuery, filter};
+pub use query::{ListQuery, MAX_IDS, filter};
 pub use remote::RemoteObjects;
 pub use retry::RetryPolicy;
 pub use settings::TwentySettings;

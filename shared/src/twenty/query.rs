@@ -1,4 +1,4 @@
-use crate::domain::Timestamp;
+use crate::domain::{LeadId, Timestamp};
 
 /// The parameters of a list request, in Twenty's own vocabulary.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,6 +12,8 @@ pub struct ListQuery {
     /// The lower bound `filter` says, kept typed for other implementations of
     /// [`super::RemoteObjects`] (the in-memory Twenty); never sent.
     pub changed_since: Option<Timestamp>,
+    /// The records `filter` names by id, kept typed likewise; never sent.
+    pub ids: Option<Vec<LeadId>>,
 }
 
 impl ListQuery {
@@ -29,6 +31,24 @@ impl ListQuery {
             starting_after: None,
             depth: Some(0),
             changed_since: since,
+            ids: None,
+        }
+    }
+
+    /// The records with these ids, soft-deleted ones included, in one page (the caller
+    /// keeps the list short enough for one URL: see [`MAX_IDS`]).
+    pub fn by_ids(ids: &[LeadId]) -> Self {
+        Self {
+            filter: Some(filter::and(&[
+                &filter::id_in(ids),
+                filter::ANY_DELETION_STATE,
+            ])),
+            order_by: None,
+            limit: Some(ids.len().max(1) as u32),
+            starting_after: None,
+            depth: Some(0),
+            changed_since: None,
+            ids: Some(ids.to_vec()),
         }
     }
 
@@ -58,9 +78,13 @@ impl ListQuery {
     }
 }
 
+/// Ids per [`ListQuery::by_ids`] request: 50 UUIDs keep the URL near 2.5 kB, well under
+/// what Twenty's server and any proxy in front of it accept.
+pub const MAX_IDS: usize = 50;
+
 /// Builders for Twenty's filter syntax (`field[op]:value`, `and(...)`, `or(...)`).
 pub mod filter {
-    use crate::domain::Timestamp;
+    use crate::domain::{LeadId, Timestamp};
 
     /// Lists hide soft-deleted rows unless the filter names `deletedAt`; this names it
     /// without narrowing, so live and soft-deleted changes come back together.
@@ -68,6 +92,12 @@ pub mod filter {
 
     pub fn updated_at_gte(ts: Timestamp) -> String {
         format!("updatedAt[gte]:\"{ts}\"")
+    }
+
+    /// `id[in]:["a","b"]` (the form `PATCH /rest/restore` also takes).
+    pub fn id_in(ids: &[LeadId]) -> String {
+        let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        format!("id[in]:[{}]", quoted.join(","))
     }
 
     pub fn and(parts: &[&str]) -> String {
@@ -91,6 +121,21 @@ mod tests {
         );
         assert_eq!(q.order_by.as_deref(), Some("updatedAt[AscNullsFirst]"));
         assert_eq!(q.limit, Some(200));
+    }
+
+    #[test]
+    fn an_id_query_names_each_id_and_deleted_at() {
+        let a = LeadId::parse("73affd6e-2319-4ad1-82d8-f8eb9312a232").unwrap();
+        let b = LeadId::parse("8d969ae5-8538-4664-85fc-96a6fa79311e").unwrap();
+        let q = ListQuery::by_ids(&[a, b]);
+        assert_eq!(
+            q.filter.as_deref(),
+            Some(
+                "and(id[in]:[\"73affd6e-2319-4ad1-82d8-f8eb9312a232\",\"8d969ae5-8538-4664-85fc-96a6fa79311e\"],or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL))"
+            )
+        );
+        assert_eq!(q.limit, Some(2));
+        assert_eq!(q.order_by, None);
     }
 
     #[test]

@@ -1,0 +1,59 @@
+//! A run's first read: the leads a write left in doubt (see [`crate::store::Recheck`]),
+//! read again by id from Twenty, whatever their `updatedAt` and wherever the delta
+//! window now starts. A lead Twenty no longer returns (destroyed) is left to the sweep.
+
+use tokio::time::Instant;
+
+use super::SyncError;
+use super::apply::{self, ApplyCounts};
+use super::engine::SyncEngine;
+use super::rules::Context;
+use crate::domain::{LeadId, Timestamp};
+use crate::store::{Mirror, WriteOrigin};
+use crate::twenty::{ListQuery, MAX_IDS, RemoteObjects};
+
+impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
+    /// Reads up to one request's worth of queued rechecks (more wait for the next run)
+    /// and applies what Twenty holds as a list read: it orders any version within the
+    /// doubtful millisecond. A recheck is cleared only once its lead was read.
+    pub async fn recheck(&self, deadline: Instant) -> Result<ApplyCounts, SyncError> {
+        let queued = self
+            .store
+            .rechecks(MAX_IDS)
+            .await
+            .map_err(SyncError::State)?;
+        if queued.is_empty() {
+            return Ok(ApplyCounts::default());
+        }
+        let ids: Vec<LeadId> = queued.iter().map(|r| r.id.clone()).collect();
+        let read_at = Timestamp::now();
+        let page = self
+            .twenty
+            .list(&ListQuery::by_ids(&ids), deadline)
+            .await
+            .map_err(|source| SyncError::Recheck { source })?;
+        let ctx = Context {
+            origin: WriteOrigin::Sync,
+            now: Timestamp::now(),
+            generation: None,
+            read_at: Some(read_at),
+        };
+        let counts = apply::apply_page(&self.store, &page.records, &ctx)
+            .await
+            .map_err(|source| SyncError::Store { page: 0, source })?;
+        for r in &queued {
+            self.store
+                .clear_recheck(r)
+                .await
+                .map_err(SyncError::State)?;
+        }
+        tracing::info!(
+            queued = queued.len(),
+            found = page.records.len(),
+            written = counts.written(),
+            "Rechecked {} lead(s) a write had left in doubt",
+            queued.len()
+        );
+        Ok(counts)
+    }
+}
