@@ -265,6 +265,7 @@ mod tests {
             duration_ms: 120,
             push: Some(PushSummary::default()),
             error: None,
+            related: Vec::new(),
         }
     }
 

@@ -3,7 +3,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use spartan_sync::metrics::Metrics;
-use spartan_sync::sync::SyncError;
+use spartan_sync::sync::related::RelatedPull;
+use spartan_sync::sync::{RunStatus, SyncError, SyncMode};
 use spartan_sync::{SyncEngine, SyncSummary};
 use tokio::time::Instant;
 
@@ -19,6 +20,9 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(14 * 60);
 pub struct DeltaSync {
     pub engine: SyncEngine,
     pub metrics: Metrics,
+    /// Notes and note links, pulled after the leads (`None` when the mirrored object is
+    /// not `leads`: Twenty's note links name leads by `targetLeadId`).
+    pub related: Option<RelatedPull>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +55,13 @@ pub async fn handle(
     let requested = parse_requested_mode(&event.payload).map_err(HandlerError::BadPayload)?;
     let deadline = run_deadline(&event.context);
     match function.engine.run(requested, deadline).await {
-        Ok(summary) => {
+        Ok(mut summary) => {
+            // A skipped run leaves the notes to the run that holds the lease.
+            if let (Some(related), false) =
+                (&function.related, summary.status == RunStatus::Skipped)
+            {
+                summary.related = related.pull(summary.mode == SyncMode::Full, deadline).await;
+            }
             // For the dashboard's open-conflicts number (a person's job, not an alarm): a
             // count that reads every conflict kept, so only when telemetry is written.
             let open = match function.metrics.enabled() {

@@ -3,6 +3,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use spartan_sync::config::LogSettings;
 use spartan_sync::metrics::Metrics;
+use spartan_sync::sync::related::RelatedPull;
 use spartan_sync::{Config, DynamoLeadStore, SyncEngine, SyncSettings, TwentyClient};
 
 #[tokio::main]
@@ -18,7 +19,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         conflict_rules: config.conflict_rules.clone(),
         ..SyncSettings::default()
     };
+    let related = (config.twenty.object.plural() == "leads").then(|| {
+        RelatedPull::new(
+            &twenty,
+            &store,
+            settings.lookback,
+            settings.clock_skew,
+            settings.reserve,
+        )
+    });
     let function = DeltaSync {
+        related,
         engine: SyncEngine::new(twenty, store, settings),
         metrics: Metrics::new(config.metrics_namespace.clone(), "delta-sync"),
     };

@@ -36,6 +36,15 @@ impl DynamoLeadStore {
         }
     }
 
+    /// The same table and client, for another object's sync state (`SYNC#<plural>`).
+    pub fn for_object(&self, object_plural: impl Into<String>) -> Self {
+        Self {
+            client: self.client.clone(),
+            table: self.table.clone(),
+            object: object_plural.into(),
+        }
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }

@@ -34,6 +34,9 @@ const READ_CONCURRENCY: usize = 4;
 /// Single conditional writes in flight at once.
 const WRITE_CONCURRENCY: usize = 16;
 
+/// An item's primary key.
+pub(crate) type Key = HashMap<String, AttributeValue>;
+
 pub(crate) fn lead_key(id: &LeadId) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_string(), AttributeValue::S(lead_pk(id))),
@@ -203,6 +206,14 @@ impl DynamoLeadStore {
         writes: &[LeadWrite],
     ) -> Result<Vec<bool>, StoreError> {
         let mut results = vec![false; writes.len()];
+        // A lead that goes takes its note links with it, in the same transaction: Twenty
+        // only nulls their `targetLeadId`, silently, so nothing later would remove them.
+        let mut unlinks: Vec<Vec<Key>> = vec![Vec::new(); writes.len()];
+        for (i, w) in writes.iter().enumerate() {
+            if w.live_delta < 0 {
+                unlinks[i] = self.note_link_keys(&w.id).await?;
+            }
+        }
         let (counted, plain): (Vec<usize>, Vec<usize>) = (0..writes.len()).partition(|&i| {
             let w = &writes[i];
             w.live_delta != 0 || !w.conflicts.is_empty() || recheck_marks(w) > 0
@@ -223,9 +234,11 @@ impl DynamoLeadStore {
             let need = 1
                 + writes[i].conflicts.len()
                 + removal_marks(&writes[i])
-                + recheck_marks(&writes[i]);
+                + recheck_marks(&writes[i])
+                + unlinks[i].len();
             if slots + need > TRANSACTION_MAX && !chunk.is_empty() {
-                self.write_chunk(writes, &chunk, &mut results).await?;
+                self.write_chunk(writes, &unlinks, &chunk, &mut results)
+                    .await?;
                 chunk.clear();
                 slots = 1;
             }
@@ -233,7 +246,8 @@ impl DynamoLeadStore {
             slots += need;
         }
         if !chunk.is_empty() {
-            self.write_chunk(writes, &chunk, &mut results).await?;
+            self.write_chunk(writes, &unlinks, &chunk, &mut results)
+                .await?;
         }
         Ok(results)
     }
@@ -241,10 +255,14 @@ impl DynamoLeadStore {
     async fn write_chunk(
         &self,
         writes: &[LeadWrite],
+        unlinks: &[Vec<Key>],
         chunk: &[usize],
         results: &mut [bool],
     ) -> Result<(), StoreError> {
-        let all: Vec<&LeadWrite> = chunk.iter().map(|&i| &writes[i]).collect();
+        let all: Vec<(&LeadWrite, &[Key])> = chunk
+            .iter()
+            .map(|&i| (&writes[i], unlinks[i].as_slice()))
+            .collect();
         if chunk.len() > 1 {
             if let Txn::Applied = self.transact(&all).await? {
                 for &i in chunk {
@@ -258,7 +276,7 @@ impl DynamoLeadStore {
         for &i in chunk {
             let mut attempt = 0u32;
             results[i] = loop {
-                match self.transact(&[&writes[i]]).await? {
+                match self.transact(&[(&writes[i], &unlinks[i])]).await? {
                     Txn::Applied => break true,
                     Txn::ConditionFailed => break false,
                     Txn::Retry if attempt < 8 => {
@@ -277,11 +295,19 @@ impl DynamoLeadStore {
         Ok(())
     }
 
-    async fn transact(&self, writes: &[&LeadWrite]) -> Result<Txn, StoreError> {
+    async fn transact(&self, writes: &[(&LeadWrite, &[Key])]) -> Result<Txn, StoreError> {
         let mut items = Vec::new();
         let mut delta = 0;
-        for w in writes {
+        for &(w, unlinks) in writes {
             items.push(self.transact_item(w)?);
+            for key in unlinks {
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key.clone()))
+                    .build()
+                    .map_err(built)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
             delta += w.live_delta;
             items.extend(removal_mark(self.table(), w)?);
             items.extend(recheck_mark(self.table(), self.object(), w)?);

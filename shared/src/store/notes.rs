@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::item::{RecordItem, WriteOrigin, attr};
 use super::keys::{PK, SK, lead_pk};
+use super::lead_table::Key;
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::{LeadId, RemoteRecord, Timestamp};
@@ -46,6 +47,8 @@ fn record_document(
 }
 
 const NOTE_SK: &str = "NOTE";
+/// A note link's sort key prefix, under its lead's partition.
+const LINK_PREFIX: &str = "NOTE#";
 
 fn note_pk(note_id: &str) -> String {
     format!("NOTE#{note_id}")
@@ -86,12 +89,24 @@ impl DynamoLeadStore {
         };
         let doc = record_document(
             lead_pk(lead),
-            format!("NOTE#{note_id}"),
+            format!("{LINK_PREFIX}{note_id}"),
             link,
             origin,
             Timestamp::now(),
         );
-        self.put_record(doc, link).await
+        let outcome = self.put_record(doc, link).await?;
+        // A late delivery for a lead destroyed meanwhile: its tombstone's transaction
+        // removed the links it found; this one came after, so it goes too.
+        if outcome == NoteOutcome::Applied
+            && self
+                .read_lead_item(lead)
+                .await?
+                .is_some_and(|item| !item.is_live())
+        {
+            self.remove_note_link(lead, link).await?;
+            return Ok(NoteOutcome::Stale);
+        }
+        Ok(outcome)
     }
 
     /// Removes a note, or a note's link to a lead, unless a newer version is stored.
@@ -110,8 +125,36 @@ impl DynamoLeadStore {
             .get("noteId")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        self.remove_versioned(lead_pk(lead), format!("NOTE#{note_id}"), link)
+        self.remove_versioned(lead_pk(lead), format!("{LINK_PREFIX}{note_id}"), link)
             .await
+    }
+
+    /// The keys of a lead's note links (for removing them with the lead).
+    pub(crate) async fn note_link_keys(&self, lead: &LeadId) -> Result<Vec<Key>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start: Option<Key> = None;
+        loop {
+            let request = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :note)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead)))
+                .expression_attribute_values(":note", AttributeValue::S(LINK_PREFIX.into()))
+                .projection_expression("#pk, #sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take());
+            let out = retry_throttled(|| request.clone().send())
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            keys.extend(out.items().iter().cloned());
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(keys),
+            }
+        }
     }
 
     /// The notes linked to a lead, each as Twenty sent it.

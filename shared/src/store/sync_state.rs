@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::keys::{PK, SK, STATE_SK, sync_pk};
-use super::throttle::retry_throttled;
+use super::throttle::{retry_throttled, send_if};
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::Timestamp;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -174,6 +174,53 @@ impl DynamoLeadStore {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         self.update_state_fenced(owner, expression, values).await
+    }
+
+    /// Records a completed pull of a related object (notes, note links): not leased, so
+    /// only a pull begun later than the recorded one may move the state; a slower,
+    /// earlier pull that ends last changes nothing. `false` when it was not recorded.
+    pub async fn record_pull(
+        &self,
+        watermark: Option<Timestamp>,
+        began: Timestamp,
+        summary: &Value,
+    ) -> Result<bool, StoreError> {
+        let key = sync_pk(self.object());
+        let mapping = |source| StoreError::Mapping {
+            key: key.clone(),
+            source,
+        };
+        let mut sets = vec![
+            "freshAsOf = :fresh",
+            "lastRun = :run",
+            "lastRunAt = :at",
+            "lastSuccessAt = :at",
+        ];
+        let now = Timestamp::now().to_string();
+        let mut values = HashMap::from([
+            (":fresh".to_string(), AttributeValue::S(began.to_string())),
+            (
+                ":run".to_string(),
+                serde_dynamo::to_attribute_value(summary).map_err(mapping)?,
+            ),
+            (":at".to_string(), AttributeValue::S(now)),
+        ]);
+        if let Some(w) = watermark {
+            sets.push("watermark = :w");
+            values.insert(":w".into(), AttributeValue::S(w.to_string()));
+        }
+        let request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(self.state_key()))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression("attribute_not_exists(freshAsOf) OR freshAsOf < :fresh")
+            .set_expression_attribute_values(Some(values));
+        let sent = send_if(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(sent.is_some())
     }
 
     /// Stores a pass's progress after a page, so that a run killed mid-way resumes

@@ -350,6 +350,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
             duration_ms: started.elapsed().as_millis() as u64,
             push: None,
             error: None,
+            related: Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod mode;
 mod push;
 pub mod rebase;
 mod recheck;
+pub mod related;
 mod report;
 pub mod resolve;
 pub mod rewrite;

@@ -283,6 +283,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             duration_ms: self.started.elapsed().as_millis() as u64,
             push: self.push.clone(),
             error,
+            related: Vec::new(),
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct SyncSummary {
     pub push: Option<PushSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The notes and note links pulled after the leads (see [`super::related`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<super::related::RelatedSummary>,
 }
 
 /// What the push step did with pending local edits.

@@ -73,6 +73,15 @@ impl TwentyClient {
         self
     }
 
+    /// A client for another object of the same workspace: the same connections, request
+    /// counters and pacer, so every object's requests share one rate budget.
+    pub fn for_object(&self, object: ObjectName) -> Self {
+        Self {
+            object,
+            ..self.clone()
+        }
+    }
+
     pub fn object(&self) -> &ObjectName {
         &self.object
     }

@@ -159,6 +159,14 @@ impl EmulatorHandle {
         self.mutate(|w| w.destroy(kind, id)).is_ok()
     }
 
+    /// A bulk hard delete (`DELETE /rest/<objects>?filter=id[in]:[...]`): every row goes,
+    /// ONE `destroyed` event is sent. Returns how many went.
+    pub fn bulk_destroy(&self, object: &str, ids: &[String]) -> usize {
+        let kind = kind_of(object);
+        self.mutate(|w| w.destroy_many(kind, ids))
+            .map_or(0, |gone| gone.len())
+    }
+
     /// Restores a soft-deleted record. `None` if absent or not deleted.
     pub fn restore(&self, object: &str, id: &str) -> Option<Value> {
         let kind = kind_of(object);

@@ -29,7 +29,7 @@ pub(crate) fn router(emulator: EmulatorHandle) -> Router {
         .route("/batch/{object}", post(create_batch))
         .route("/restore/{object}", patch(restore_many))
         .route("/restore/{object}/{id}", patch(restore_one))
-        .route("/{object}", get(list).post(create_one))
+        .route("/{object}", get(list).post(create_one).delete(delete_many))
         .route(
             "/{object}/{id}",
             get(get_one).patch(update_one).delete(delete_one),
@@ -233,6 +233,38 @@ async fn delete_one(
         let record = emulator.mutate(|world| world.destroy(kind, id))?;
         Ok(data(200, kind, key, json!({ "id": record["id"] })))
     }
+}
+
+/// `DELETE /rest/<objects>?filter=...`: a bulk HARD delete (a filter is required, as
+/// deleting a whole table by accident should not be one request away). Answers the
+/// removed ids; Twenty 2.21.0 sends one `destroyed` event for all of them.
+async fn delete_many(
+    State(emulator): State<EmulatorHandle>,
+    Path(object): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let kind = kind_of(&object)?;
+    let query = QueryParams::parse(raw);
+    let filter_text = query
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::bad_request("'filter' is required to delete records"))?;
+    let filter = Filter::parse(kind, filter_text)?;
+    let ids: Vec<String> = emulator.read(|world| {
+        world
+            .rows(kind)
+            .filter(|r| filter.matches(r))
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    });
+    let records = emulator.mutate(|world| world.destroy_many(kind, &ids))?;
+    let gone: Vec<Value> = records.iter().map(|r| json!({ "id": r["id"] })).collect();
+    Ok(data(
+        200,
+        kind,
+        format!("delete{}", kind.plural_title()),
+        Value::Array(gone),
+    ))
 }
 
 /// `PATCH /rest/restore/<objects>?filter=id[in]:["<id>"]`: the form that works in 2.21.

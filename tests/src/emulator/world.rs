@@ -291,6 +291,7 @@ impl World {
             .table_mut(kind)
             .remove(&id.to_ascii_lowercase())
             .ok_or_else(ApiError::not_found)?;
+        self.cascade(kind, id);
         let value = Value::Object(record);
         let change = Change {
             kind,
@@ -299,6 +300,53 @@ impl World {
             updated_fields: None,
         };
         Ok((value, vec![change]))
+    }
+
+    /// `DELETE /rest/<objects>?filter=...`: removes every matching row but, as 2.21.0
+    /// does, reports ONE `destroyed` change (for the first row) however many went.
+    pub(crate) fn destroy_many(&mut self, kind: ObjectKind, ids: &[String]) -> Outcome<Vec<Value>> {
+        let mut gone = Vec::new();
+        for id in ids {
+            if let Some(record) = self.table_mut(kind).remove(&id.to_ascii_lowercase()) {
+                self.cascade(kind, id);
+                gone.push(Value::Object(record));
+            }
+        }
+        let changes = gone
+            .first()
+            .map(|first| Change {
+                kind,
+                action: Action::Destroyed,
+                record: first.clone(),
+                updated_fields: None,
+            })
+            .into_iter()
+            .collect();
+        Ok((gone, changes))
+    }
+
+    /// What the database does when a row goes, silently (no event, no `updatedAt`):
+    /// a lead's `noteTarget` rows keep pointing nowhere (`targetLeadId` nulled); a
+    /// note's `noteTarget` rows go with it.
+    fn cascade(&mut self, kind: ObjectKind, id: &str) {
+        let id = id.to_ascii_lowercase();
+        let points_at = |r: &Record, field: &str| {
+            r.get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(&id))
+        };
+        let targets = self.table_mut(ObjectKind::NoteTarget);
+        match kind {
+            ObjectKind::Lead => {
+                for r in targets.values_mut() {
+                    if points_at(r, "targetLeadId") {
+                        r.insert("targetLeadId".into(), Value::Null);
+                    }
+                }
+            }
+            ObjectKind::Note => targets.retain(|_, r| !points_at(r, "noteId")),
+            ObjectKind::NoteTarget => {}
+        }
     }
 
     /// Clears `deletedAt` on those of `ids` that are soft-deleted; all share one `updatedAt`.
