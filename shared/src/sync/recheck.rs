@@ -17,11 +17,10 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
     /// and applies what Twenty holds as a list read: it orders any version within the
     /// doubtful millisecond. A recheck is cleared only once its lead was read.
     pub async fn recheck(&self, deadline: Instant) -> Result<ApplyCounts, SyncError> {
-        let queued = self
-            .store
-            .rechecks(MAX_IDS)
-            .await
-            .map_err(SyncError::State)?;
+        // One page must hold every lead asked for: a lead missing from a complete page
+        // is gone from Twenty, one missing from a cut-off page is not.
+        let batch = MAX_IDS.min(self.twenty.page_size().max(1) as usize);
+        let queued = self.store.rechecks(batch).await.map_err(SyncError::State)?;
         if queued.is_empty() {
             return Ok(ApplyCounts::default());
         }
@@ -41,7 +40,11 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         let counts = apply::apply_page(&self.store, &page.records, &ctx)
             .await
             .map_err(|source| SyncError::Store { page: 0, source })?;
-        for r in &queued {
+        // Should Twenty cut the page short anyway, only the leads it returned are done.
+        let done = |r: &&crate::store::Recheck| {
+            !page.has_next_page || page.records.iter().any(|rec| rec.id() == &r.id)
+        };
+        for r in queued.iter().filter(done) {
             self.store
                 .clear_recheck(r)
                 .await
