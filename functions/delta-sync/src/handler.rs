@@ -37,7 +37,9 @@ impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
         let error_type = match &e {
             HandlerError::BadPayload(_) => "NonRetryable.BadPayload",
-            HandlerError::Sync(SyncError::Fetch { .. }) => "Retryable.TwentyUnavailable",
+            HandlerError::Sync(SyncError::Fetch { .. } | SyncError::Recheck { .. }) => {
+                "Retryable.TwentyUnavailable"
+            }
             HandlerError::Sync(_) => "Retryable.StoreFailure",
         };
         Diagnostic {
