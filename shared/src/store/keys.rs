@@ -8,9 +8,15 @@ pub const LEAD_SK: &str = "LEAD";
 pub const STATE_SK: &str = "STATE";
 
 /// The `byKind` index lists every item of one kind (`LEAD`) by when it last changed,
-/// so that the leads API and the sweep never scan the whole table.
+/// so that the leads API never scans the whole table.
 pub const BY_KIND_INDEX: &str = "byKind";
 pub const LEAD_KIND: &str = "LEAD";
+
+/// The `bySweep` index lists every live lead (tombstones carry no `_kind`) in key order
+/// with only what the hard-delete sweep decides on (`_generation`, `_syncedAt`,
+/// `_pending`): a page of it costs ~130 B a lead instead of the whole item, and a lead
+/// keeps its place in it when written, so a sweep's position stays valid across runs.
+pub const BY_SWEEP_INDEX: &str = "bySweep";
 
 /// The sparse `byPending` index holds only leads with a local edit waiting for Twenty,
 /// so the push step finds them without reading the rest.

@@ -8,13 +8,14 @@ use serde_json::{Map, Value};
 use super::conflict::{CONFLICT_KIND, Conflict, ConflictStatus};
 use super::cursor;
 use super::item::{ConflictItem, attr};
-use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, LEAD_KIND, PK};
+use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, BY_SWEEP_INDEX, LEAD_KIND, PK};
 use super::lead_table::lead_from_item;
 use super::mirror::{SweepEntry, SweepPage};
 use super::{DynamoLeadStore, StoreError, StoredLead};
 use crate::domain::{LeadId, Timestamp};
 
-/// Keys the sweep reads per request: small items, so a page stays far under 1 MB.
+/// Leads the sweep reads per request: ~130 B each in its index, so a page is ~130 kB,
+/// far under DynamoDB's 1 MB, and the memory a page takes stays small and constant.
 const SWEEP_PAGE: i32 = 1000;
 
 impl DynamoLeadStore {
@@ -77,7 +78,8 @@ impl DynamoLeadStore {
             .collect())
     }
 
-    /// One page of the live leads with just what the sweep decides on.
+    /// One page of the live leads with just what the sweep decides on, in key order
+    /// from the `bySweep` index (which projects nothing else).
     pub(crate) async fn sweep_entries(
         &self,
         after: Option<String>,
@@ -86,7 +88,7 @@ impl DynamoLeadStore {
             .client()
             .query()
             .table_name(self.table())
-            .index_name(BY_KIND_INDEX)
+            .index_name(BY_SWEEP_INDEX)
             .key_condition_expression("#k = :lead")
             .projection_expression("#pk, #g, #s, #p")
             .expression_attribute_names("#k", attr::KIND)

@@ -5,8 +5,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::StoreError;
-use super::item::attr::{CHANGED_AT, EXPIRES_AT, KIND, PENDING_QUEUE, PENDING_SINCE};
-use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, PK, SK};
+use super::item::attr::{
+    CHANGED_AT, EXPIRES_AT, GENERATION, KIND, PENDING, PENDING_QUEUE, PENDING_SINCE, SYNCED_AT,
+};
+use super::keys::{BY_KIND_INDEX, BY_PENDING_INDEX, BY_SWEEP_INDEX, PK, SK};
 
 /// The attribute DynamoDB's TTL reads (epoch seconds) on short-lived items.
 pub const TTL_ATTRIBUTE: &str = EXPIRES_AT;
@@ -48,6 +50,22 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| built(op, e))?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(BY_SWEEP_INDEX)
+                .key_schema(key(KIND, KeyType::Hash).map_err(|e| built(op, e))?)
+                .key_schema(key(PK, KeyType::Range).map_err(|e| built(op, e))?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .non_key_attributes(GENERATION)
+                        .non_key_attributes(SYNCED_AT)
+                        .non_key_attributes(PENDING)
                         .build(),
                 )
                 .build()
