@@ -172,7 +172,7 @@ pub async fn child(args: &[String]) -> anyhow::Result<()> {
     let peak_rss_ingest_kb = proc_status_kb(None, "VmHWM").unwrap_or(0);
     let finish_seconds = if arg("--finish")? == "yes" {
         let t = Instant::now();
-        let summary = run.finish().await?;
+        let summary = run.finish(deadline()).await?;
         ensure!(
             summary.status == RunStatus::Succeeded,
             "the pass ended {}: {:?}",

@@ -356,6 +356,7 @@ mod tests {
             newest_seen: None,
             pages: 1,
             fetched: 1,
+            sweep: None,
         };
         assert!(m.save_checkpoint("old", &cp).await.unwrap());
         tokio::time::sleep(Duration::from_secs(61)).await;

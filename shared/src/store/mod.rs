@@ -39,7 +39,9 @@ pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
 pub use notes::NoteOutcome;
 pub use schema::create_table;
-pub use sync_state::{Checkpoint, CheckpointChange, Reachability, RunRecord, SyncState};
+pub use sync_state::{
+    Checkpoint, CheckpointChange, Reachability, RunRecord, SweepProgress, SyncState,
+};
 
 /// A DynamoDB client from the usual AWS configuration chain (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` for DynamoDB Local, credentials, ...). Build it once at cold start.

@@ -65,6 +65,23 @@ pub struct Checkpoint {
     pub newest_seen: Option<Timestamp>,
     pub pages: u32,
     pub fetched: u64,
+    /// A full pass whose pages are all stored is sweeping: where its sweep got to. A
+    /// resumed pass goes straight on with the sweep, never back to Twenty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepProgress>,
+}
+
+/// How far the hard-delete sweep at the end of a full pass has got.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepProgress {
+    /// Where the sweep's next page of the index begins (`None`: at its start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The last page has been swept (known only to the run that swept it: a checkpoint
+    /// is never stored after it, the run's record clears it).
+    #[serde(skip)]
+    pub done: bool,
 }
 
 /// What to change in the state item at the end of a run.

@@ -131,55 +131,45 @@ pub async fn destroy_one<M: Mirror>(
     .await
 }
 
-/// The end of full pass `generation`: every live lead the pass did not see is gone
-/// from Twenty and becomes a tombstone. Walks the table a page at a time (constant
-/// memory) and re-checks each lead on its full item before the guarded write, so a
-/// lead a webhook wrote meanwhile is kept. Returns how many were removed.
-pub async fn sweep<M: Mirror>(
+/// One page of the end of full pass `generation`: every live lead on it that the pass
+/// did not see is gone from Twenty and becomes a tombstone. The page comes from a small
+/// projection of each lead; the candidates are re-checked on their full item before the
+/// guarded write, so a lead a webhook wrote meanwhile is kept. Returns how many were
+/// removed and where the next page begins (`None`: the sweep is complete). The caller
+/// walks the pages, so memory stays constant and the position can be checkpointed.
+pub async fn sweep_page<M: Mirror>(
     mirror: &M,
+    after: Option<String>,
     generation: u64,
     pass_started_at: Timestamp,
-) -> Result<u64, StoreError> {
-    let mut removed = 0;
-    let mut after = None;
-    loop {
-        let (entries, next) = mirror.sweep_page(after).await?;
-        let unseen: Vec<&LeadId> = entries
-            .iter()
-            .filter(|e| rules::unseen(e, generation, pass_started_at))
-            .map(|e| &e.id)
-            .collect();
-        if !unseen.is_empty() {
-            let stored = mirror.read_leads(&unseen).await?;
-            let now = Timestamp::now();
-            let writes: Vec<LeadWrite> = unseen
-                .iter()
-                .filter_map(|id| {
-                    let cur = stored.get(*id)?;
-                    let entry = cur.sweep_entry(id);
-                    (cur.is_live() && rules::unseen(&entry, generation, pass_started_at)).then(
-                        || {
-                            let tomb = rules::tombstone(
-                                Some(cur),
-                                cur.pk.clone(),
-                                cur.remote_updated_at,
-                                now,
-                            );
-                            LeadWrite::replace(id, Some(cur), Some(tomb))
-                        },
-                    )
-                })
-                .collect();
-            removed += mirror
-                .write_leads(&writes)
-                .await?
-                .into_iter()
-                .filter(|landed| *landed)
-                .count() as u64;
-        }
-        match next {
-            Some(n) => after = Some(n),
-            None => return Ok(removed),
-        }
+) -> Result<(u64, Option<String>), StoreError> {
+    let (entries, next) = mirror.sweep_page(after).await?;
+    let unseen: Vec<&LeadId> = entries
+        .iter()
+        .filter(|e| rules::unseen(e, generation, pass_started_at))
+        .map(|e| &e.id)
+        .collect();
+    if unseen.is_empty() {
+        return Ok((0, next));
     }
+    let stored = mirror.read_leads(&unseen).await?;
+    let now = Timestamp::now();
+    let writes: Vec<LeadWrite> = unseen
+        .iter()
+        .filter_map(|id| {
+            let cur = stored.get(*id)?;
+            let entry = cur.sweep_entry(id);
+            (cur.is_live() && rules::unseen(&entry, generation, pass_started_at)).then(|| {
+                let tomb = rules::tombstone(Some(cur), cur.pk.clone(), cur.remote_updated_at, now);
+                LeadWrite::replace(id, Some(cur), Some(tomb))
+            })
+        })
+        .collect();
+    let removed = mirror
+        .write_leads(&writes)
+        .await?
+        .into_iter()
+        .filter(|landed| *landed)
+        .count() as u64;
+    Ok((removed, next))
 }

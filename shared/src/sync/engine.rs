@@ -80,6 +80,8 @@ pub struct SyncRun<'a, R = TwentyClient, M = DynamoLeadStore> {
     pub(super) pages: u32,
     pub(super) fetched: u64,
     pub(super) counts: ApplyCounts,
+    /// Leads this run's share of the sweep removed.
+    pub(super) removed: u64,
     pub(super) started: Instant,
     pub(super) longest_page: Duration,
     pub(super) lease_renewed: Instant,
@@ -168,7 +170,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         loop {
             match run.next_page(deadline).await {
                 Ok(PageOutcome::More) => continue,
-                Ok(PageOutcome::Done) => return run.finish().await,
+                Ok(PageOutcome::Done) => return run.finish(deadline).await,
                 Ok(PageOutcome::OutOfTime) => return run.pause(None).await,
                 Err(e) if e.is_budget() => return run.pause(Some(e)).await,
                 Err(e) => {
@@ -255,6 +257,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
                             newest_seen: None,
                             pages: 0,
                             fetched: 0,
+                            sweep: None,
                         },
                     )
                 } else {
@@ -278,6 +281,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
                             newest_seen: None,
                             pages: 0,
                             fetched: 0,
+                            sweep: None,
                         },
                     )
                 }
@@ -307,6 +311,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
             pages: 0,
             fetched: 0,
             counts: ApplyCounts::default(),
+            removed: 0,
             started,
             longest_page: Duration::ZERO,
             lease_renewed: started,

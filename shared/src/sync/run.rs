@@ -9,7 +9,7 @@ use super::report::{human, leads};
 use super::rules::{Context, FUTURE_TOLERANCE};
 use super::{RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::Timestamp;
-use crate::store::{CheckpointChange, Mirror, Reachability, RunRecord, WriteOrigin};
+use crate::store::{CheckpointChange, Mirror, Reachability, RunRecord, SweepProgress, WriteOrigin};
 use crate::twenty::RemoteObjects;
 
 impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
@@ -20,7 +20,8 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
     /// Fetches the next page and stores it. The checkpoint only moves once the page is
     /// stored, so a failure or a kill here loses nothing.
     pub async fn next_page(&mut self, deadline: Instant) -> Result<PageOutcome, SyncError> {
-        if self.finished {
+        // A pass resumed while sweeping has stored every page already.
+        if self.finished || self.pass.sweep.is_some() {
             return Ok(PageOutcome::Done);
         }
         let reserve = self.engine.settings.reserve.max(self.longest_page * 2);
@@ -90,15 +91,70 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
         }
     }
 
-    /// The pass is complete: sweep (full), move the watermark, record the run.
-    pub async fn finish(self) -> Result<SyncSummary, SyncError> {
-        let store = &self.engine.store;
-        let removed = match (self.mode, self.pass.generation) {
-            (SyncMode::Full, Some(g)) => apply::sweep(store, g, self.pass.pass_started_at)
-                .await
-                .map_err(SyncError::State)?,
-            _ => 0,
+    /// One page of the hard-delete sweep that ends a full pass, once every page of the
+    /// pass is stored (`Done` at once for a delta pass). Like a page, it is skipped when
+    /// too little time is left (`OutOfTime`), and its position is checkpointed after it,
+    /// so a run that stops or dies mid-sweep leaves the next run the rest of the sweep.
+    pub async fn next_sweep_page(&mut self, deadline: Instant) -> Result<PageOutcome, SyncError> {
+        let generation = match (self.mode, self.pass.generation) {
+            (SyncMode::Full, Some(g)) => g,
+            _ => return Ok(PageOutcome::Done),
         };
+        // From here on the pass is sweeping: a pause checkpoints that, not the last page.
+        let progress = self.pass.sweep.get_or_insert_with(SweepProgress::default);
+        if progress.done {
+            return Ok(PageOutcome::Done);
+        }
+        let after = progress.after.clone();
+        let reserve = self.engine.settings.reserve.max(self.longest_page * 2);
+        if Instant::now() + reserve >= deadline {
+            return Ok(PageOutcome::OutOfTime);
+        }
+        self.keep_lease().await?;
+        let page_started = Instant::now();
+        let (removed, next) = apply::sweep_page(
+            &self.engine.store,
+            after,
+            generation,
+            self.pass.pass_started_at,
+        )
+        .await
+        .map_err(SyncError::State)?;
+        self.removed += removed;
+        self.longest_page = self.longest_page.max(page_started.elapsed());
+        let done = next.is_none();
+        self.pass.sweep = Some(SweepProgress { after: next, done });
+        if done {
+            return Ok(PageOutcome::Done);
+        }
+        if !self
+            .engine
+            .store
+            .save_checkpoint(&self.owner, &self.pass)
+            .await
+            .map_err(SyncError::State)?
+        {
+            return Err(SyncError::LeaseLost);
+        }
+        Ok(PageOutcome::More)
+    }
+
+    /// Every page is stored: sweep (full), move the watermark, record the run — or,
+    /// when time runs short mid-sweep, pause with the sweep's position checkpointed.
+    pub async fn finish(mut self, deadline: Instant) -> Result<SyncSummary, SyncError> {
+        loop {
+            match self.next_sweep_page(deadline).await {
+                Ok(PageOutcome::More) => continue,
+                Ok(PageOutcome::Done) => break,
+                Ok(PageOutcome::OutOfTime) => return self.pause(None).await,
+                Err(e) => {
+                    self.record_failure(&e).await;
+                    return Err(e);
+                }
+            }
+        }
+        let store = &self.engine.store;
+        let removed = self.removed;
         // A version dated further ahead than our clock allows cannot carry the
         // watermark past it: one bad clock must not make later deltas skip changes.
         let ceiling = self.pass.pass_started_at.saturating_add(FUTURE_TOLERANCE);
@@ -109,8 +165,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             .await
             .map_err(SyncError::State)?
             .lead_count;
-        let mut summary = self.summary(RunStatus::Succeeded, watermark_after, total, None);
-        summary.removed = removed;
+        let summary = self.summary(RunStatus::Succeeded, watermark_after, total, None);
         let changed = summary.changed;
         match self.mode {
             SyncMode::Full => tracing::info!(
@@ -171,8 +226,13 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             Some(e) => format!("{e}"),
             None => "the time budget is nearly spent".to_string(),
         };
-        tracing::warn!(run_id = %self.run_id, pages = self.pass.pages, fetched = self.pass.fetched,
-            "Sync paused after {} pages ({why}); the next run resumes from the checkpoint", self.pass.pages);
+        let sweeping = if self.pass.sweep.is_some() {
+            " and part of the sweep"
+        } else {
+            ""
+        };
+        tracing::warn!(run_id = %self.run_id, pages = self.pass.pages, fetched = self.pass.fetched, removed = self.removed,
+            "Sync paused after {} pages{sweeping} ({why}); the next run resumes from the checkpoint", self.pass.pages);
         let recorded = self
             .engine
             .store
@@ -182,7 +242,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
                     watermark: None,
                     last_run: serde_json::to_value(&summary).unwrap_or_default(),
                     succeeded_at: None,
-                    checkpoint: if self.pass.pages > 0 {
+                    checkpoint: if self.pass.pages > 0 || self.pass.sweep.is_some() {
                         CheckpointChange::Set(self.pass.clone())
                     } else {
                         CheckpointChange::Keep
@@ -270,7 +330,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             updated: self.counts.updated,
             unchanged: self.counts.unchanged,
             stale: self.counts.stale,
-            removed: 0,
+            removed: self.removed,
             total_in_table: total,
             pages: self.pages,
             requests: cost.requests,

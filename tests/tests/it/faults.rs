@@ -135,6 +135,7 @@ async fn a_run_that_lost_its_lease_cannot_write_the_state_in_dynamodb() {
         newest_seen: None,
         pages: 1,
         fetched: 200,
+        sweep: None,
     };
     assert!(!store.save_checkpoint("old", &cp).await.unwrap());
     assert!(store.load_state().await.unwrap().checkpoint.is_none());
