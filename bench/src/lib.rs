@@ -25,9 +25,8 @@ pub struct Plan {
     pub bandwidth: bool,
     pub full_sync_sizes: Vec<usize>,
     /// Full syncs of at most this many leads also run the pass's end (the sweep for
-    /// leads gone from Twenty). DynamoDB Local pages through a GSI slowly: the sweep's
-    /// Query over 100,000 leads alone costs it ~90 s (150 CPU-s) here, so it is off by
-    /// default at that size.
+    /// leads gone from Twenty, the watermark, the run record): by default every size,
+    /// so the peak memory reported is that of a whole pass.
     pub finish_up_to: usize,
     pub webhook_events: usize,
     pub webhook_leads: usize,
@@ -47,7 +46,7 @@ impl Default for Plan {
         Self {
             bandwidth: true,
             full_sync_sizes: vec![10_000, 100_000],
-            finish_up_to: 10_000,
+            finish_up_to: 100_000,
             webhook_events: 10_000,
             webhook_leads: 1_000,
             footprint: true,

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! bench [run] [--out DIR] [--build-seconds S] [--only bandwidth,full-sync,webhook,footprint]
-//!             [--full-sync-sizes 10000,100000] [--finish-up-to 10000] [--webhook-events 10000]
+//!             [--full-sync-sizes 10000,100000] [--finish-up-to 100000] [--webhook-events 10000]
 //! bench child-sync --twenty-url U --api-key K --table T --dynamodb E   (used by run)
 //! ```
 
@@ -15,7 +15,7 @@ use spartan_sync_bench::{self as bench, Plan};
 
 const USAGE: &str = "usage: bench [run] [--out DIR] [--build-seconds S] \
 [--only bandwidth,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \
-[--finish-up-to 10000] [--webhook-events N]";
+[--finish-up-to 100000] [--webhook-events N]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
