@@ -162,12 +162,24 @@ def test_table_keys_billing_and_index(any_stack):
     }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
-    assert set(gsis) == {"byKind", "byPending"}
+    assert set(gsis) == {"byKind", "bySweep", "byPending"}
     assert [(k["AttributeName"], k["KeyType"]) for k in gsis["byKind"]["KeySchema"]] == [
         ("_kind", "HASH"),
         ("_changedAt", "RANGE"),
     ]
     assert gsis["byKind"]["Projection"]["ProjectionType"] == "ALL"
+    # The sweep's index: small items (what shared/src/store/queries.rs sweep_entries
+    # projects), in key order so a checkpointed position stays valid.
+    assert [(k["AttributeName"], k["KeyType"]) for k in gsis["bySweep"]["KeySchema"]] == [
+        ("_kind", "HASH"),
+        ("pk", "RANGE"),
+    ]
+    assert gsis["bySweep"]["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(gsis["bySweep"]["Projection"]["NonKeyAttributes"]) == [
+        "_generation",
+        "_pending",
+        "_syncedAt",
+    ]
     assert [(k["AttributeName"], k["KeyType"]) for k in gsis["byPending"]["KeySchema"]] == [
         ("_pendingQueue", "HASH"),
         ("_pendingSince", "RANGE"),

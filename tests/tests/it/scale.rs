@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use spartan_sync::sync::{RunStatus, SyncMode};
+use spartan_sync::sync::{PageOutcome, RunStatus, SyncMode};
 use spartan_sync::{RequestedMode, SyncSettings};
 use spartan_sync_tests::dynamo_proxy::DynamoThrottlingProxy;
 use spartan_sync_tests::emulator::{Fault, Seed};
@@ -93,6 +93,68 @@ async fn a_hard_deleted_lead_disappears_after_the_next_full_sync() {
     assert!(stack.store.get_lead(&gone).await.unwrap().is_none());
     assert_eq!(full.total_in_table, 46);
     assert_eq!(stored(&stack).await.len(), 46);
+}
+
+/// The sweep pages through the `bySweep` index 1,000 leads at a time and checkpoints its
+/// position after each page: a run that stops after the first page leaves the rest of
+/// the sweep to the next run, which finishes it without going back to Twenty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_cut_short_is_finished_by_the_next_run_from_its_checkpoint() {
+    const N: usize = 1500;
+    let stack = TestStack::with(StackOptions {
+        seed: Seed::Generated(N),
+        settings: quick_settings(),
+        ..StackOptions::default()
+    })
+    .await;
+    assert_eq!(
+        full(&stack.engine).await.unwrap().status,
+        RunStatus::Succeeded
+    );
+    // Gone from Twenty without a word: the first lead in the index's (key) order, on
+    // the sweep's first page, and the last, on its second.
+    let mut ids: Vec<_> = stack.emulator.records("leads").iter().map(id_of).collect();
+    ids.sort_by_key(|id| id.to_string());
+    let (first, last) = (ids[0].clone(), ids[N - 1].clone());
+    assert!(stack.emulator.destroy("leads", first.as_str()));
+    assert!(stack.emulator.destroy("leads", last.as_str()));
+
+    // A full pass driven step by step, as `SyncEngine::run` drives it, that stops
+    // (as at a deadline, or a crash) after its sweep's first page.
+    let owner = "cut-short";
+    let ttl = SyncSettings::default().lease_ttl;
+    assert!(stack.store.acquire_lease(owner, ttl).await.unwrap().is_ok());
+    let mut run = stack
+        .engine
+        .start(RequestedMode::Full, owner)
+        .await
+        .unwrap();
+    while run.next_page(deadline()).await.unwrap() == PageOutcome::More {}
+    assert_eq!(
+        run.next_sweep_page(deadline()).await.unwrap(),
+        PageOutcome::More
+    );
+    drop(run);
+    stack.store.release_lease(owner).await.unwrap();
+    assert!(stack.store.get_lead(&first).await.unwrap().is_none());
+    assert!(stack.store.get_lead(&last).await.unwrap().is_some());
+    let state = stack.store.load_state().await.unwrap();
+    assert!(
+        state
+            .checkpoint
+            .and_then(|cp| cp.sweep)
+            .is_some_and(|s| s.after.is_some())
+    );
+
+    let next = auto(&stack.engine).await.unwrap();
+    assert_eq!(next.status, RunStatus::Succeeded);
+    assert!(next.resumed && next.mode == SyncMode::Full);
+    assert_eq!((next.pages, next.requests, next.removed), (0, 0, 1));
+    assert!(stack.store.get_lead(&last).await.unwrap().is_none());
+    let state = stack.store.load_state().await.unwrap();
+    assert!(state.checkpoint.is_none());
+    assert_eq!(state.lead_count, N as i64 - 2);
+    assert_eq!(stored(&stack).await.len(), N - 2);
 }
 
 #[tokio::test]
