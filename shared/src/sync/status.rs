@@ -96,6 +96,8 @@ pub struct PassInProgress {
     pub started_at: Timestamp,
     pub pages: u32,
     pub fetched: u64,
+    /// Every page is stored and the full pass's hard-delete sweep is under way.
+    pub sweeping: bool,
 }
 
 impl SyncStatus {
@@ -150,6 +152,7 @@ impl SyncStatus {
                 started_at: cp.pass_started_at,
                 pages: cp.pages,
                 fetched: cp.fetched,
+                sweeping: cp.sweep.is_some(),
             }),
         }
     }
