@@ -164,3 +164,110 @@ fn a_sweep_that_runs_out_of_time_resumes_where_it_stopped_and_ends_the_pass_once
     })
     .unwrap();
 }
+
+/// One lead per sweep page: 12 leads in Twenty, mirrored by a full pass; then 4 of them
+/// destroyed without a word. Every mirror operation takes 100 µs.
+async fn destroyed_four() -> (SimTwenty, Engine, Vec<LeadId>) {
+    let twenty = SimTwenty::new(Rng::new(5), 1_798_761_600_000_000, 0, 3);
+    for n in 0..12 {
+        twenty.human_create(&id(n), new_lead(n));
+    }
+    let latency: Latency = Arc::new(|_| Duration::from_micros(100));
+    let settings = SyncSettings {
+        lookback: Duration::from_millis(20),
+        time_budget: None,
+        reserve: Duration::from_millis(5),
+        lease_ttl: Duration::from_millis(60),
+        conflict_rules: ConflictRules::default(),
+        clock_skew: Duration::ZERO,
+    };
+    let mirror = MemoryMirror::new().with_latency(latency).with_sweep_page(1);
+    let engine = SyncEngine::new(twenty.clone(), mirror, settings);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        run(&engine, RequestedMode::Full).await.status,
+        RunStatus::Succeeded
+    );
+    let gone = vec![id(0), id(5), id(6), id(11)];
+    twenty.human_bulk_destroy(&gone);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    (twenty, engine, gone)
+}
+
+/// A full pass killed at every point of its run (every 50 µs), then runs until one
+/// completes a pass: the mirror ends with exactly Twenty's leads and an exact count,
+/// whether the kill fell in the pages, mid-sweep (the next run carries on from the
+/// sweep's checkpoint) or in the pass's end.
+#[test]
+fn a_full_pass_killed_anywhere_in_its_sweep_still_ends_with_the_mirror_equal_to_twenty() {
+    simulated(|| async {
+        // How long the uncut run takes.
+        let (_, engine, _) = destroyed_four().await;
+        let started = Instant::now();
+        assert_eq!(run(&engine, RequestedMode::Full).await.removed, 4);
+        let whole = started.elapsed().as_micros() as u64;
+
+        let mut killed_mid_sweep = 0;
+        for kill_at in (0..whole).step_by(50) {
+            let (twenty, engine, gone) = destroyed_four().await;
+            // (The last few may outlast a run that happens to be quicker: then it is not cut.)
+            let _cut = tokio::time::timeout(
+                Duration::from_micros(kill_at),
+                engine.run(RequestedMode::Full, Instant::now() + Duration::from_secs(5)),
+            )
+            .await
+            .is_err();
+            let sweep = engine
+                .store()
+                .snapshot()
+                .state
+                .checkpoint
+                .and_then(|c| c.sweep);
+            let mid_sweep = sweep.is_some_and(|s| s.after.is_some());
+            killed_mid_sweep += mid_sweep as u32;
+            // Past the dead run's lease; then full runs (which finish a pass in progress
+            // first) until a pass completes.
+            let mut rounds = 0;
+            loop {
+                tokio::time::sleep(Duration::from_millis(70)).await;
+                let summary = run(&engine, RequestedMode::Full).await;
+                if mid_sweep && rounds == 0 {
+                    assert!(
+                        summary.resumed && summary.pages == 0,
+                        "killed at {kill_at} µs"
+                    );
+                }
+                if summary.status == RunStatus::Succeeded
+                    && engine.store().snapshot().state.checkpoint.is_none()
+                {
+                    break;
+                }
+                rounds += 1;
+                assert!(rounds < 5, "killed at {kill_at} µs: the pass never ends");
+            }
+            let data = engine.store().snapshot();
+            let live: Vec<&LeadId> = data
+                .leads
+                .iter()
+                .filter(|(_, item)| item.is_live())
+                .map(|(id, _)| id)
+                .collect();
+            let in_twenty = twenty.ids();
+            assert_eq!(
+                live,
+                in_twenty.iter().collect::<Vec<_>>(),
+                "killed at {kill_at} µs"
+            );
+            assert_eq!(data.state.lead_count, 8, "killed at {kill_at} µs");
+            assert!(
+                gone.iter()
+                    .all(|id| data.leads.get(id).is_some_and(|i| !i.is_live()))
+            );
+        }
+        assert!(
+            killed_mid_sweep > 0,
+            "no kill fell between two pages of the sweep"
+        );
+    })
+    .unwrap();
+}

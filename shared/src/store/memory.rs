@@ -33,6 +33,7 @@ pub struct MemoryData {
 pub struct MemoryMirror {
     data: Arc<Mutex<MemoryData>>,
     latency: Option<Latency>,
+    sweep_page: Option<usize>,
 }
 
 impl std::fmt::Debug for MemoryMirror {
@@ -50,6 +51,13 @@ impl MemoryMirror {
 
     pub fn with_latency(mut self, latency: Latency) -> Self {
         self.latency = Some(latency);
+        self
+    }
+
+    /// Leads per page of the sweep (100 unless set): a simulation sets a few, so that
+    /// runs crash and pause between the pages of a sweep.
+    pub fn with_sweep_page(mut self, leads: usize) -> Self {
+        self.sweep_page = Some(leads.max(1));
         self
     }
 
@@ -144,15 +152,16 @@ impl Mirror for MemoryMirror {
         self.wait("sweep_page").await;
         let data = self.lock();
         let start = after.and_then(|a| LeadId::parse(&a).ok());
+        let page = self.sweep_page.unwrap_or(SWEEP_PAGE);
         let entries: Vec<SweepEntry> = data
             .leads
             .iter()
             .filter(|(id, _)| start.as_ref().is_none_or(|s| *id > s))
             .filter(|(_, i)| i.is_live())
-            .take(SWEEP_PAGE)
+            .take(page)
             .map(|(id, i)| i.sweep_entry(id))
             .collect();
-        let next = (entries.len() == SWEEP_PAGE)
+        let next = (entries.len() == page)
             .then(|| entries.last().map(|e| e.id.to_string()))
             .flatten();
         Ok((entries, next))
