@@ -139,8 +139,9 @@ async fn scenario(seed: u64) -> Result<Stats, String> {
     let page = 1 + rng.below(3) as u32;
     let twenty = SimTwenty::new(rng.clone(), EPOCH_MS * 1000, skew, page);
     let lat = rng.clone();
-    let mirror =
-        MemoryMirror::new().with_latency(Arc::new(move |_| Duration::from_micros(lat.below(800))));
+    let mirror = MemoryMirror::new()
+        .with_latency(Arc::new(move |_| Duration::from_micros(lat.below(800))))
+        .with_sweep_page(page as usize);
     let policy = *rng
         .pick(&[
             ConflictPolicy::RemoteWins,
