@@ -33,15 +33,24 @@ async fn a_large_full_sync_finishes_over_resumed_runs_with_every_lead_stored_onc
     })
     .await;
     let mut runs = Vec::new();
+    let mut progress = None;
     loop {
         let summary = auto(&stack.engine).await.unwrap();
         let status = summary.status;
         runs.push(summary);
-        assert!(runs.len() <= 60, "the pass does not finish");
+        // How many runs depends on the machine's speed; that each one moves the pass
+        // on does not.
+        assert!(runs.len() <= 1_000, "the pass does not finish");
         if status == RunStatus::Succeeded {
             break;
         }
         assert_eq!(status, RunStatus::Partial);
+        let checkpoint = stack.store.load_state().await.unwrap().checkpoint;
+        assert_ne!(
+            checkpoint, progress,
+            "a run that moved the pass on not at all"
+        );
+        progress = checkpoint;
         assert_eq!(
             watermark(&stack).await,
             None,
@@ -188,9 +197,12 @@ async fn a_run_killed_mid_way_is_taken_over_after_its_lease_expires() {
     })
     .await;
     // A run that stored three pages and died: its lease and checkpoint are left behind.
+    // The lease is long enough for the three pages on a loaded machine.
+    let lease = Duration::from_secs(5);
+    let leased_at = tokio::time::Instant::now();
     stack
         .store
-        .acquire_lease("crashed-run", Duration::from_millis(1500))
+        .acquire_lease("crashed-run", lease)
         .await
         .unwrap()
         .unwrap();
@@ -207,7 +219,7 @@ async fn a_run_killed_mid_way_is_taken_over_after_its_lease_expires() {
     let blocked = auto(&stack.engine).await.unwrap();
     assert_eq!(blocked.status, RunStatus::Skipped);
 
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep_until(leased_at + lease + Duration::from_millis(100)).await;
     let taken_over = auto(&stack.engine).await.unwrap();
     assert_eq!(taken_over.status, RunStatus::Succeeded);
     assert!(taken_over.resumed);
