@@ -1,4 +1,5 @@
-//! Lead items in DynamoDB: consistent reads, and writes conditional on the `rev` read.
+//! Lead items in DynamoDB: writes conditional on the `rev` read (the reads are in
+//! `lead_reads`).
 //!
 //! A write that moves the lead count or records a conflict goes in one
 //! TransactWriteItems with the counter's update and the conflict items, so a crash can
@@ -9,9 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Map, Value};
 
@@ -25,12 +24,8 @@ use super::throttle::{retry_throttled, send_if};
 use super::{DynamoLeadStore, LeadItem, StoreError};
 use crate::domain::LeadId;
 
-/// BatchGetItem's limit.
-const BATCH_GET_MAX: usize = 100;
 /// TransactWriteItems' limit.
 const TRANSACTION_MAX: usize = 100;
-/// Reads in flight at once for one page.
-const READ_CONCURRENCY: usize = 4;
 /// Single conditional writes in flight at once.
 const WRITE_CONCURRENCY: usize = 16;
 
@@ -112,95 +107,14 @@ pub(super) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 
 enum Txn {
     Applied,
-    /// A condition failed: the lead changed since it was read.
-    ConditionFailed,
+    /// A condition failed: the lead changed since it was read. Names the writes whose
+    /// condition failed, when DynamoDB said which (empty when it did not).
+    ConditionFailed(Vec<usize>),
     /// Cancelled for another reason (a concurrent transaction): worth retrying.
     Retry,
 }
 
 impl DynamoLeadStore {
-    pub(crate) async fn read_lead_items(
-        &self,
-        ids: &[&LeadId],
-    ) -> Result<HashMap<LeadId, LeadItem>, StoreError> {
-        let owned: Vec<Vec<LeadId>> = ids
-            .chunks(BATCH_GET_MAX)
-            .map(|c| c.iter().map(|id| (*id).clone()).collect())
-            .collect();
-        let chunks: Vec<Vec<LeadItem>> = stream::iter(owned)
-            .map(|chunk| async move { self.read_chunk(&chunk).await })
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let mut found = HashMap::with_capacity(ids.len());
-        for item in chunks.into_iter().flatten() {
-            let id = item.id().map_err(|reason| StoreError::Corrupt {
-                key: item.pk.clone(),
-                reason,
-            })?;
-            found.insert(id, item);
-        }
-        Ok(found)
-    }
-
-    async fn read_chunk(&self, ids: &[LeadId]) -> Result<Vec<LeadItem>, StoreError> {
-        // Consistent: an eventually consistent read could miss a version the webhook
-        // just wrote, and the write conditioned on it would then fail for nothing.
-        let mut keys = KeysAndAttributes::builder().consistent_read(true);
-        for id in ids {
-            keys = keys.keys(lead_key(id));
-        }
-        let keys = keys.build().map_err(|e| StoreError::Request {
-            operation: "BatchGetItem",
-            reason: e.to_string(),
-        })?;
-        let mut pending = HashMap::from([(self.table().to_string(), keys)]);
-        let mut items = Vec::with_capacity(ids.len());
-        let mut attempt = 0u32;
-        while !pending.is_empty() {
-            if attempt >= 10 {
-                return Err(StoreError::Request {
-                    operation: "BatchGetItem",
-                    reason: "DynamoDB left keys unprocessed 10 times in a row".into(),
-                });
-            }
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
-            }
-            attempt += 1;
-            let request = self
-                .client()
-                .batch_get_item()
-                .set_request_items(Some(pending));
-            let out = retry_throttled(|| request.clone().send())
-                .await
-                .map_err(|e| StoreError::dynamo("BatchGetItem", e))?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(self.table()))
-                .unwrap_or_default()
-            {
-                items.push(lead_from_item(item)?);
-            }
-            pending = out.unprocessed_keys.unwrap_or_default();
-            pending.retain(|_, v| !v.keys.is_empty());
-        }
-        Ok(items)
-    }
-
-    pub(crate) async fn read_lead_item(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
-        let request = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(lead_key(id)))
-            .consistent_read(true);
-        let out = retry_throttled(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("GetItem", e))?;
-        out.item.map(lead_from_item).transpose()
-    }
-
     pub(crate) async fn write_lead_items(
         &self,
         writes: &[LeadWrite],
@@ -259,26 +173,40 @@ impl DynamoLeadStore {
         chunk: &[usize],
         results: &mut [bool],
     ) -> Result<(), StoreError> {
-        let all: Vec<(&LeadWrite, &[Key])> = chunk
-            .iter()
-            .map(|&i| (&writes[i], unlinks[i].as_slice()))
-            .collect();
-        if chunk.len() > 1 {
-            if let Txn::Applied = self.transact(&all).await? {
-                for &i in chunk {
-                    results[i] = true;
+        let mut chunk = chunk.to_vec();
+        while chunk.len() > 1 {
+            let all: Vec<(&LeadWrite, &[Key])> = chunk
+                .iter()
+                .map(|&i| (&writes[i], unlinks[i].as_slice()))
+                .collect();
+            match self.transact(&all).await? {
+                Txn::Applied => {
+                    for &i in &chunk {
+                        results[i] = true;
+                    }
+                    return Ok(());
                 }
-                return Ok(());
+                // DynamoDB named the leads that changed since they were read: they are
+                // reported, and the rest go again together (each round drops at least
+                // one, so this ends).
+                Txn::ConditionFailed(failed) if !failed.is_empty() => {
+                    let mut k = 0;
+                    chunk.retain(|_| {
+                        k += 1;
+                        !failed.contains(&(k - 1))
+                    });
+                }
+                // Unnamed, or a concurrent transaction: one by one, so every other
+                // write still lands and the changed one is reported.
+                _ => break,
             }
-            // One lead changed meanwhile (or a concurrent transaction): one by one, so
-            // every other write still lands and the changed one is reported.
         }
-        for &i in chunk {
+        for &i in &chunk {
             let mut attempt = 0u32;
             results[i] = loop {
                 match self.transact(&[(&writes[i], &unlinks[i])]).await? {
                     Txn::Applied => break true,
-                    Txn::ConditionFailed => break false,
+                    Txn::ConditionFailed(_) => break false,
                     Txn::Retry if attempt < 8 => {
                         attempt += 1;
                         tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
@@ -297,8 +225,10 @@ impl DynamoLeadStore {
 
     async fn transact(&self, writes: &[(&LeadWrite, &[Key])]) -> Result<Txn, StoreError> {
         let mut items = Vec::new();
+        // Which write each item belongs to, to read the cancellation reasons by.
+        let mut owner = Vec::new();
         let mut delta = 0;
-        for &(w, unlinks) in writes {
+        for (n, &(w, unlinks)) in writes.iter().enumerate() {
             items.push(self.transact_item(w)?);
             for key in unlinks {
                 let delete = Delete::builder()
@@ -319,6 +249,7 @@ impl DynamoLeadStore {
                     .map_err(built)?;
                 items.push(TransactWriteItem::builder().put(put).build());
             }
+            owner.resize(items.len(), n);
         }
         if delta != 0 {
             let update = Update::builder()
@@ -339,12 +270,20 @@ impl DynamoLeadStore {
             Ok(_) => Ok(Txn::Applied),
             Err(e) => match e.into_service_error() {
                 TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let failed = c
-                        .cancellation_reasons()
+                    // One reason per item, in order; only lead items carry conditions.
+                    let reasons = c.cancellation_reasons();
+                    let failed: Vec<usize> = reasons
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(k, _)| owner.get(k).copied())
+                        .collect::<Option<_>>()
+                        .unwrap_or_default();
+                    let any = reasons
                         .iter()
                         .any(|r| r.code() == Some("ConditionalCheckFailed"));
-                    Ok(if failed {
-                        Txn::ConditionFailed
+                    Ok(if any {
+                        Txn::ConditionFailed(failed)
                     } else {
                         Txn::Retry
                     })

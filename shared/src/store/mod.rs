@@ -12,6 +12,7 @@ mod error;
 mod feed;
 mod item;
 mod keys;
+mod lead_reads;
 mod lead_store;
 mod lead_table;
 mod lease;

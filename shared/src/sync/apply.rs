@@ -2,7 +2,7 @@
 //! Each reads what is stored, asks [`super::rules`] what to write, and writes it only
 //! if the lead is still as read; a lead that changed meanwhile is decided again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::rewrite::{Step, rewrite};
 use super::rules::{self, Applied, Context};
@@ -45,6 +45,26 @@ impl ApplyCounts {
     }
 }
 
+/// What a page's writes assume about the leads already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prior {
+    /// Read them first (consistent, a BatchGetItem per 100 keys): the general case.
+    Read,
+    /// Assume none of them is stored, and skip the read: a first pass into an empty
+    /// mirror, where reading 200 keys to find nothing is half the page's cost. Every
+    /// write still names what it expects (absent), so a lead stored after all (a
+    /// webhook got there first) fails its condition and is read and decided again.
+    Absent,
+}
+
+/// What one page did: the counts, and how many of its leads were presumed absent but
+/// found stored (the caller stops presuming when that stops being rare).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PageApplied {
+    pub counts: ApplyCounts,
+    pub found_stored: u64,
+}
+
 /// A page of records from Twenty: one read for the page, one write per lead that
 /// needs one (records equal to what is stored cost nothing).
 pub async fn apply_page<M: Mirror>(
@@ -52,9 +72,27 @@ pub async fn apply_page<M: Mirror>(
     records: &[RemoteRecord],
     ctx: &Context,
 ) -> Result<ApplyCounts, StoreError> {
-    let ids: Vec<&LeadId> = records.iter().map(RemoteRecord::id).collect();
-    let stored = mirror.read_leads(&ids).await?;
+    Ok(apply_page_as(mirror, records, ctx, Prior::Read)
+        .await?
+        .counts)
+}
+
+/// [`apply_page`], with what it may assume about the stored leads.
+pub async fn apply_page_as<M: Mirror>(
+    mirror: &M,
+    records: &[RemoteRecord],
+    ctx: &Context,
+    prior: Prior,
+) -> Result<PageApplied, StoreError> {
+    let stored = match prior {
+        Prior::Read => {
+            let ids: Vec<&LeadId> = records.iter().map(RemoteRecord::id).collect();
+            mirror.read_leads(&ids).await?
+        }
+        Prior::Absent => HashMap::new(),
+    };
     let mut counts = ApplyCounts::default();
+    let mut found_stored = 0;
     let mut once = HashSet::new();
     let mut writes = Vec::new();
     let mut decided = Vec::new();
@@ -81,13 +119,19 @@ pub async fn apply_page<M: Mirror>(
         if landed {
             counts.add(applied);
         } else {
+            if prior == Prior::Absent {
+                found_stored += 1;
+            }
             again.push(record);
         }
     }
     for record in again {
         counts.add(apply_one(mirror, record, ctx).await?);
     }
-    Ok(counts)
+    Ok(PageApplied {
+        counts,
+        found_stored,
+    })
 }
 
 /// One remote version (a webhook delivery, or a record whose page write lost a race).
@@ -172,4 +216,76 @@ pub async fn sweep_page<M: Mirror>(
         .filter(|landed| *landed)
         .count() as u64;
     Ok((removed, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{MemoryMirror, WriteOrigin};
+
+    fn record(n: u8, updated_at: &str, score: u32) -> RemoteRecord {
+        let v = json!({
+            "id": format!("73affd6e-2319-4ad1-82d8-f8eb9312a2{n:02}"),
+            "updatedAt": updated_at,
+            "score": score,
+        });
+        RemoteRecord::from_fields(v.as_object().cloned().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ctx(origin: WriteOrigin) -> Context {
+        let now = Timestamp::now();
+        Context {
+            origin,
+            now,
+            generation: None,
+            read_at: Some(now),
+        }
+    }
+
+    /// A page that presumes an empty mirror, where a webhook stored two of its leads
+    /// first (one newer than the page, one older): those are read and decided as any
+    /// page would, the rest inserted without a read.
+    #[tokio::test]
+    async fn presuming_absent_leads_falls_back_to_reading_those_found_stored() {
+        let mirror = MemoryMirror::new();
+        let webhook = ctx(WriteOrigin::Webhook);
+        let newer = record(1, "2026-01-02T00:00:00.000Z", 9);
+        let older = record(2, "2025-01-01T00:00:00.000Z", 9);
+        for r in [&newer, &older] {
+            apply_one(&mirror, r, &webhook)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let page: Vec<RemoteRecord> = (1..=4)
+            .map(|n| record(n, "2026-01-01T00:00:00.000Z", 1))
+            .collect();
+        let applied = apply_page_as(&mirror, &page, &ctx(WriteOrigin::Sync), Prior::Absent)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(applied.found_stored, 2);
+        assert_eq!(
+            (
+                applied.counts.inserted,
+                applied.counts.updated,
+                applied.counts.stale
+            ),
+            (2, 1, 1)
+        );
+        let data = mirror.snapshot();
+        assert_eq!(data.leads.len(), 4);
+        assert_eq!(data.state.lead_count, 4);
+        assert_eq!(
+            data.leads[newer.id()].fields["score"],
+            json!(9),
+            "newer kept"
+        );
+        assert_eq!(
+            data.leads[older.id()].fields["score"],
+            json!(1),
+            "older replaced"
+        );
+    }
 }

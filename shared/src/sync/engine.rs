@@ -6,6 +6,7 @@ use tracing::Instrument;
 use super::apply::ApplyCounts;
 use super::push::Pusher;
 use super::report::{human, mode_label, mode_name};
+use super::run::Pipeline;
 use super::window;
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::{ConflictRules, Timestamp};
@@ -87,6 +88,8 @@ pub struct SyncRun<'a, R = TwentyClient, M = DynamoLeadStore> {
     pub(super) lease_renewed: Instant,
     pub(super) stats_before: RequestStats,
     pub(super) push: Option<PushSummary>,
+    /// The page fetched ahead, and how pages are written.
+    pub(super) pipeline: Pipeline,
 }
 
 impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
@@ -317,6 +320,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
             lease_renewed: started,
             stats_before,
             push: None,
+            pipeline: Pipeline::default(),
         })
     }
 

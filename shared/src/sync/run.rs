@@ -3,22 +3,24 @@
 
 use tokio::time::Instant;
 
-use super::apply;
+use super::apply::{self, Prior};
 use super::engine::{PageOutcome, SyncRun};
 use super::report::{human, leads};
 use super::rules::{Context, FUTURE_TOLERANCE};
 use super::{RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::Timestamp;
 use crate::store::{CheckpointChange, Mirror, Reachability, RunRecord, SweepProgress, WriteOrigin};
-use crate::twenty::RemoteObjects;
+use crate::twenty::{ListQuery, Page, RemoteObjects, TwentyError};
 
 impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
     pub fn mode(&self) -> SyncMode {
         self.mode
     }
 
-    /// Fetches the next page and stores it. The checkpoint only moves once the page is
-    /// stored, so a failure or a kill here loses nothing.
+    /// Stores the next page — fetched by the step before while it stored its own page,
+    /// or now — and meanwhile fetches the one after it. The checkpoint only moves once
+    /// the page it names is stored, so a failure or a kill here loses nothing: a page
+    /// fetched ahead and not yet stored is simply fetched again by the next run.
     pub async fn next_page(&mut self, deadline: Instant) -> Result<PageOutcome, SyncError> {
         // A pass resumed while sweeping has stored every page already.
         if self.finished || self.pass.sweep.is_some() {
@@ -30,29 +32,64 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
         }
         self.keep_lease().await?;
         let page_started = Instant::now();
-        let read_at = Timestamp::now();
         let page_no = self.pass.pages + 1;
-        let page = self
-            .engine
-            .twenty
-            .list(&self.query, deadline)
-            .await
-            .map_err(|source| SyncError::Fetch {
-                page: page_no,
-                source,
-            })?;
+        let twenty = &self.engine.twenty;
+        let fetched = match self.pipeline.next.take() {
+            Some(ahead) => ahead,
+            None => Fetched::now(twenty, &self.query, deadline).await,
+        };
+        let read_at = fetched.read_at;
+        let page = fetched.page.map_err(|source| SyncError::Fetch {
+            page: page_no,
+            source,
+        })?;
+        // An empty page or a missing cursor ends the pass even if Twenty claims there
+        // is more (limit=0 does that), so a run cannot spin.
+        let next_query = (page.has_next_page && !page.records.is_empty())
+            .then(|| page.end_cursor.clone())
+            .flatten()
+            .map(|cursor| self.query.clone().after(Some(cursor)));
+        let prior = *self.pipeline.prior.get_or_insert_with(|| {
+            // No pass has ever completed and this one is a full pass: the mirror holds
+            // at most what this pass stored (other keys) and what webhooks or the app
+            // wrote meanwhile (caught by the writes' conditions).
+            if self.mode == SyncMode::Full && self.watermark_before.is_none() {
+                Prior::Absent
+            } else {
+                Prior::Read
+            }
+        });
         let ctx = Context {
             origin: WriteOrigin::Sync,
             now: Timestamp::now(),
             generation: self.pass.generation,
             read_at: Some(read_at),
         };
-        let counts = apply::apply_page(&self.engine.store, &page.records, &ctx)
-            .await
-            .map_err(|source| SyncError::Store {
-                page: page_no,
-                source,
-            })?;
+        let store = apply::apply_page_as(&self.engine.store, &page.records, &ctx, prior);
+        // The next page is asked for only while a next step could still start, so the
+        // reserve is never spent on it; the client paces it like any other request.
+        let ahead = async {
+            match &next_query {
+                Some(q) if Instant::now() + reserve < deadline => {
+                    Some(Fetched::now(twenty, q, deadline).await)
+                }
+                _ => None,
+            }
+        };
+        // Both run to the end: a failed fetch must not cut the store short, and its
+        // error belongs to the next step (after this page's checkpoint), as when the
+        // fetch was made there. Polled in a fixed order, so a simulation replays.
+        let (stored, ahead) = tokio::join!(biased; store, ahead);
+        let applied = stored.map_err(|source| SyncError::Store {
+            page: page_no,
+            source,
+        })?;
+        let counts = applied.counts;
+        if prior == Prior::Absent && applied.found_stored * 10 > page.records.len() as u64 {
+            // Not the empty mirror it looked like: read before writing from now on.
+            self.pipeline.prior = Some(Prior::Read);
+        }
+        self.pipeline.next = ahead;
         self.pages += 1;
         self.fetched += page.records.len() as u64;
         self.counts.merge(counts);
@@ -68,26 +105,27 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             written = counts.written(),
             "page stored"
         );
-        // An empty page or a missing cursor ends the pass even if Twenty claims there
-        // is more (limit=0 does that), so a run cannot spin.
-        if page.has_next_page && !page.records.is_empty() && page.end_cursor.is_some() {
-            self.query.starting_after = page.end_cursor;
-            self.pass.cursor = self.query.starting_after.clone();
-            // Fenced by the lease: a run that lost it cannot overwrite the progress of
-            // the run that took over.
-            if !self
-                .engine
-                .store
-                .save_checkpoint(&self.owner, &self.pass)
-                .await
-                .map_err(SyncError::State)?
-            {
-                return Err(SyncError::LeaseLost);
+        match next_query {
+            Some(q) => {
+                self.query = q;
+                self.pass.cursor = self.query.starting_after.clone();
+                // Fenced by the lease: a run that lost it cannot overwrite the progress
+                // of the run that took over.
+                if !self
+                    .engine
+                    .store
+                    .save_checkpoint(&self.owner, &self.pass)
+                    .await
+                    .map_err(SyncError::State)?
+                {
+                    return Err(SyncError::LeaseLost);
+                }
+                Ok(PageOutcome::More)
             }
-            Ok(PageOutcome::More)
-        } else {
-            self.finished = true;
-            Ok(PageOutcome::Done)
+            None => {
+                self.finished = true;
+                Ok(PageOutcome::Done)
+            }
         }
     }
 
@@ -344,6 +382,32 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             push: self.push.clone(),
             error,
             related: Vec::new(),
+        }
+    }
+}
+
+/// What the steps of a run hand each other: the page fetched ahead, and whether pages
+/// read the mirror before writing.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    next: Option<Fetched>,
+    /// Decided by the first page.
+    prior: Option<Prior>,
+}
+
+/// A page as Twenty answered it (or failed to), and when it was asked for.
+#[derive(Debug)]
+struct Fetched {
+    page: Result<Page, TwentyError>,
+    read_at: Timestamp,
+}
+
+impl Fetched {
+    async fn now<R: RemoteObjects>(twenty: &R, query: &ListQuery, deadline: Instant) -> Self {
+        let read_at = Timestamp::now();
+        Self {
+            page: twenty.list(query, deadline).await,
+            read_at,
         }
     }
 }

@@ -11,6 +11,7 @@ mod faults;
 mod leads_api;
 mod openapi;
 mod ordering;
+mod pipeline;
 mod scale;
 mod sync_api;
 mod sync_runs;
