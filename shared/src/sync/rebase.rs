@@ -80,7 +80,9 @@ pub fn settled(
 /// the soft-deleted record at its own `updatedAt` for good.
 pub fn not_found(cur: &LeadItem, now: Timestamp) -> LeadItem {
     let mut item = match (&cur.local.incoming, cur.local.incoming_updated_at) {
-        (Some(fields), Some(at)) if at > cur.remote_updated_at => {
+        // Kept only when it was newer than the stored version (it may share its
+        // millisecond: see `rules::on_remote`).
+        (Some(fields), Some(at)) if at >= cur.remote_updated_at => {
             match RemoteRecord::from_fields(fields.clone()) {
                 Ok(newer) => LeadItem {
                     // Not seen in Twenty now: the sweep may still remove it.

@@ -85,8 +85,14 @@ pub fn on_remote(current: Option<&LeadItem>, record: &RemoteRecord, ctx: &Contex
     }
     let tag = ctx.generation.is_some() && cur.generation != ctx.generation;
     if cur.is_pending() {
-        let newer = incoming > cur.remote_updated_at
-            && cur.local.incoming_updated_at.is_none_or(|t| incoming > t);
+        // A version sharing the stored one's millisecond is newer on the same terms as
+        // below: otherwise a soft delete made in the millisecond of our own push would be
+        // passed over here and never listed again by a delta.
+        let after_stored = incoming > cur.remote_updated_at
+            || (incoming == cur.remote_updated_at
+                && record.content_hash() != cur.content_hash
+                && same_millisecond_order(cur, ctx).unwrap_or(true));
+        let newer = after_stored && cur.local.incoming_updated_at.is_none_or(|t| incoming > t);
         if !newer && !tag {
             return (Applied::Stale, None);
         }
@@ -155,13 +161,13 @@ fn same_millisecond_order(cur: &LeadItem, ctx: &Context) -> Option<bool> {
 }
 
 /// Whether [`on_remote`]'s write is a guess: a different version within the stored
-/// version's millisecond that nothing can order. Such a write queues a recheck of the
+/// version's millisecond that nothing can order (kept as the lead's version, or beside a
+/// pending edit for its merge). Such a write queues a recheck of the
 /// lead (a read by id from Twenty in the next run), so the guess never outlives a run
 /// however far the delta window has moved.
 pub fn in_doubt(current: Option<&LeadItem>, record: &RemoteRecord, ctx: &Context) -> bool {
     current.is_some_and(|cur| {
         cur.is_live()
-            && !cur.is_pending()
             && record.updated_at() == cur.remote_updated_at
             && cur.content_hash != record.content_hash()
             && same_millisecond_order(cur, ctx).is_none()

@@ -122,3 +122,40 @@ fn a_tombstone_says_it_is_deleted_where_readers_look() {
     assert_eq!(tomb.fields.len(), 2, "nothing else of the lead is kept");
     assert_eq!(tomb.kind, None, "out of the byKind index the API lists");
 }
+
+/// A soft delete made in Twenty in the millisecond of our own push, while the app edited
+/// the lead again: a list read after the push's answer was stored shows the delete as the
+/// later version, kept beside the pending edit — and when the push then finds the lead
+/// gone, the lead follows it. (Simulator seed 80212 lost it: no delta lists it again.)
+#[test]
+fn a_same_millisecond_version_over_a_pending_edit_is_kept_for_the_push() {
+    let pushed = record("2026-01-01T00:00:00.233Z", "A");
+    let mut cur = stored(&pushed, "2026-01-01T00:00:00.235Z");
+    cur.local.pending = Some(PendingKind::Update);
+    cur.local.base = Some(pushed.fields().clone());
+    cur.fields["name"] = json!("edited here");
+    let deleted = {
+        let v = json!({"id": ID, "updatedAt": "2026-01-01T00:00:00.233Z", "name": "A",
+            "deletedAt": "2026-01-01T00:00:00.233Z"});
+        RemoteRecord::from_fields(v.as_object().cloned().unwrap()).unwrap()
+    };
+    let mut before = ctx(WriteOrigin::Sync, "2026-01-01T00:00:00.300Z");
+    before.read_at = Some(ts("2026-01-01T00:00:00.234Z"));
+    assert_eq!(
+        on_remote(Some(&cur), &deleted, &before).0,
+        Applied::Stale,
+        "a page read before the push's answer was stored may be the older"
+    );
+    let mut after = before;
+    after.read_at = Some(ts("2026-01-01T00:00:00.240Z"));
+    let (applied, item) = on_remote(Some(&cur), &deleted, &after);
+    assert_eq!(applied, Applied::Deferred);
+    let item = item.unwrap();
+    assert_eq!(item.fields["name"], json!("edited here"), "the edit stays");
+    let gone = crate::sync::rebase::not_found(&item, ts("2026-01-01T00:00:00.400Z"));
+    assert_eq!(
+        gone.fields["deletedAt"],
+        json!("2026-01-01T00:00:00.233Z"),
+        "the push that finds it gone leaves the lead soft-deleted, as in Twenty"
+    );
+}
