@@ -7,13 +7,14 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use serde::Serialize;
 use serde_json::json;
-use spartan_sync::RequestedMode;
 use spartan_sync::sync::SyncMode;
 use spartan_sync::twenty::ListQuery;
+use spartan_sync::{RequestedMode, SyncEngine, SyncSettings, TwentyClient};
 
 use super::deadline;
+use super::wire::WireCounter;
 use spartan_sync_tests::emulator::Seed;
-use spartan_sync_tests::stack::{StackOptions, TestStack};
+use spartan_sync_tests::stack::{StackOptions, TestStack, twenty_settings};
 
 /// The schedule the old system and the delta sync both run on.
 pub const RUNS_PER_HOUR: f64 = 12.0;
@@ -28,7 +29,13 @@ pub const MAX_RATIO_1000_3: f64 = 0.005;
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Cost {
     pub requests: u64,
+    /// On the wire, both ways: request lines, headers and bodies sent, status lines,
+    /// headers and bodies received.
     pub bytes: u64,
+    /// Of which sent (requests).
+    pub sent_bytes: u64,
+    /// Response bodies alone, as the client counts them.
+    pub body_bytes: u64,
     /// Records in the responses.
     pub records: u64,
 }
@@ -56,8 +63,10 @@ pub struct BandwidthCase {
     pub naive: Cost,
     /// The changed records' own JSON, nothing else.
     pub floor_bytes: u64,
-    /// delta bytes / naive bytes.
+    /// delta bytes / naive bytes, headers included on both sides.
     pub ratio: f64,
+    /// The same over response bodies alone.
+    pub body_ratio: f64,
     /// Derived from the delta and idle runs: bytes per record in a page...
     pub per_record_bytes: f64,
     /// ...and bytes of a page's envelope (`data`, `totalCount`, `pageInfo`, cursors).
@@ -79,15 +88,32 @@ pub async fn run(n: usize, k: usize) -> anyhow::Result<BandwidthCase> {
         ..StackOptions::default()
     })
     .await;
-    let engine = &stack.engine;
+    // The client reaches the emulator through a relay that counts every byte.
+    let wire = WireCounter::start(stack.emulator.addr()).await?;
+    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
+    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let engine = SyncEngine::new(
+        TwentyClient::new(&settings)?,
+        stack.store.clone(),
+        SyncSettings::default(),
+    );
+    let engine = &engine;
 
     let full = engine.run(RequestedMode::Auto, deadline()).await?;
+    let mut on_wire = wire.snapshot();
+    let mut wire_since = || {
+        let now = wire.snapshot();
+        let spent = now.since(&on_wire);
+        on_wire = now;
+        spent
+    };
     ensure!(
         full.mode == SyncMode::Full && full.changed == n as u64,
         "the first run should be a full sync of {n}: {full:?}"
     );
 
     let idle = engine.run(RequestedMode::Auto, deadline()).await?;
+    let idle_wire = wire_since();
     ensure!(
         idle.mode == SyncMode::Delta && idle.changed == 0,
         "idle delta: {idle:?}"
@@ -109,13 +135,15 @@ pub async fn run(n: usize, k: usize) -> anyhow::Result<BandwidthCase> {
             .context("edit a lead")?;
         floor_bytes += serde_json::to_vec(&after)?.len() as u64;
     }
+    let _ = wire_since(); // the edits went to the emulator directly; nothing here
     let delta = engine.run(RequestedMode::Auto, deadline()).await?;
+    let delta_wire = wire_since();
     ensure!(
         delta.mode == SyncMode::Delta && delta.changed == k as u64,
         "delta after {k} edits: {delta:?}"
     );
 
-    let naive = naive_pull(&stack).await?;
+    let naive = naive_pull(engine.twenty(), &wire).await?;
     ensure!(
         naive.records == n as u64,
         "naive pull saw {} records",
@@ -124,12 +152,16 @@ pub async fn run(n: usize, k: usize) -> anyhow::Result<BandwidthCase> {
 
     let delta = Cost {
         requests: delta.requests,
-        bytes: delta.response_bytes,
+        bytes: delta_wire.total(),
+        sent_bytes: delta_wire.sent,
+        body_bytes: delta.response_bytes,
         records: delta.fetched,
     };
     let idle = Cost {
         requests: idle.requests,
-        bytes: idle.response_bytes,
+        bytes: idle_wire.total(),
+        sent_bytes: idle_wire.sent,
+        body_bytes: idle.response_bytes,
         records: idle.fetched,
     };
     // Two runs, one envelope each, differing only in how many records they carried.
@@ -151,6 +183,7 @@ pub async fn run(n: usize, k: usize) -> anyhow::Result<BandwidthCase> {
         naive,
         floor_bytes,
         ratio: delta.bytes as f64 / naive.bytes as f64,
+        body_ratio: delta.body_bytes as f64 / naive.body_bytes as f64,
         per_record_bytes,
         envelope_bytes,
         per_day,
@@ -183,9 +216,9 @@ fn per_day(
 }
 
 /// Every page, no filter on `updatedAt`: what the old system fetched every run.
-async fn naive_pull(stack: &TestStack) -> anyhow::Result<Cost> {
-    let client = stack.engine.twenty();
+async fn naive_pull(client: &TwentyClient, wire: &WireCounter) -> anyhow::Result<Cost> {
     let before = client.stats();
+    let wire_before = wire.snapshot();
     let mut query = ListQuery::changes_since(None, PAGE_SIZE);
     let mut records = 0u64;
     loop {
@@ -199,9 +232,12 @@ async fn naive_pull(stack: &TestStack) -> anyhow::Result<Cost> {
         }
     }
     let cost = client.stats().since(&before);
+    let on_wire = wire.snapshot().since(&wire_before);
     Ok(Cost {
         requests: cost.requests,
-        bytes: cost.response_bytes,
+        bytes: on_wire.total(),
+        sent_bytes: on_wire.sent,
+        body_bytes: cost.response_bytes,
         records,
     })
 }

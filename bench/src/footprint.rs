@@ -3,10 +3,11 @@
 //! it holds after handling one. The binaries run for real, against a small fake of the
 //! Lambda Runtime API served here.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +45,8 @@ pub struct Artifact {
 #[derive(Debug, Clone, Serialize)]
 pub struct ColdStart {
     pub function: String,
+    /// Where its secret came from: `environment`, or fetched at init as deployed.
+    pub secrets: &'static str,
     pub starts: usize,
     pub median_ms: f64,
     pub min_ms: f64,
@@ -84,36 +87,32 @@ pub async fn run(repo_root: &Path) -> anyhow::Result<Footprint> {
     })
     .await?;
     let table = fresh_table(&dynamo_local().await).await;
+    let secrets = FakeSecrets::start(&[
+        (API_KEY_SECRET_ARN, emulator.api_key()),
+        (API_KEY_PARAMETER, emulator.api_key()),
+        (WEBHOOK_SECRET_ARN, WEBHOOK_SECRET),
+        (WEBHOOK_SECRET_PARAMETER, WEBHOOK_SECRET),
+    ])
+    .await?;
     let env = Env {
         runtime_api: runtime.addr.to_string(),
         twenty_url: emulator.url(),
         api_key: emulator.api_key().to_string(),
         table,
+        secrets_url: secrets.url(),
     };
 
     let mut cold_starts = Vec::new();
     for function in FUNCTIONS {
-        let binary = sibling_binary(function)?;
-        let mut samples = Vec::with_capacity(STARTS);
-        for _ in 0..STARTS {
-            runtime.reset(None);
-            let started = Instant::now();
-            let mut child = env.spawn(&binary, function)?;
-            let ready = runtime.wait_for_next(1, Duration::from_secs(10)).await;
-            stop(&mut child);
-            let ready = ready.with_context(|| format!("{function} never asked for an event"))?;
-            samples.push(ready.duration_since(started));
+        for source in [
+            SecretSource::Environment,
+            SecretSource::SecretsManager,
+            SecretSource::ParameterStore,
+        ] {
+            cold_starts.push(cold_start(&env, &runtime, &secrets, function, source).await?);
         }
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        cold_starts.push(ColdStart {
-            function: function.to_string(),
-            starts: STARTS,
-            median_ms: ms(median(&samples)),
-            min_ms: ms(samples.iter().min().copied().unwrap_or_default()),
-            max_ms: ms(samples.iter().max().copied().unwrap_or_default()),
-            binary_bytes: std::fs::metadata(&binary)?.len(),
-        });
     }
+    secrets.stop();
 
     // One invocation each, then the peak memory while the process waits for the next.
     let schedule: Value = serde_json::from_str(include_str!(
@@ -136,7 +135,11 @@ pub async fn run(repo_root: &Path) -> anyhow::Result<Footprint> {
         ),
     ] {
         runtime.reset(Some(event));
-        let mut child = env.spawn(&sibling_binary(function)?, function)?;
+        let mut child = env.spawn(
+            &sibling_binary(function)?,
+            function,
+            SecretSource::Environment,
+        )?;
         let measured = async {
             let asked = runtime
                 .wait_for_next(1, Duration::from_secs(10))
@@ -172,6 +175,54 @@ pub async fn run(repo_root: &Path) -> anyhow::Result<Footprint> {
     })
 }
 
+/// `STARTS` cold starts of `function`, its secret taken from `source`.
+async fn cold_start(
+    env: &Env,
+    runtime: &FakeRuntime,
+    secrets: &FakeSecrets,
+    function: &str,
+    source: SecretSource,
+) -> anyhow::Result<ColdStart> {
+    let binary = sibling_binary(function)?;
+    let mut samples = Vec::with_capacity(STARTS);
+    let calls_before = secrets.calls();
+    for _ in 0..STARTS {
+        runtime.reset(None);
+        let started = Instant::now();
+        let mut child = env.spawn(&binary, function, source)?;
+        let ready = runtime.wait_for_next(1, Duration::from_secs(10)).await;
+        stop(&mut child);
+        let ready = ready.with_context(|| {
+            format!(
+                "{function} (secret from {}) never asked for an event",
+                source.label()
+            )
+        })?;
+        samples.push(ready.duration_since(started));
+    }
+    let calls = secrets.calls() - calls_before;
+    let expected = if source == SecretSource::Environment {
+        0
+    } else {
+        STARTS as u64
+    };
+    ensure!(
+        calls == expected,
+        "{function} (secret from {}): {calls} secret reads in {STARTS} starts, expected {expected}",
+        source.label()
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(ColdStart {
+        function: function.to_string(),
+        secrets: source.label(),
+        starts: STARTS,
+        median_ms: ms(median(&samples)),
+        min_ms: ms(samples.iter().min().copied().unwrap_or_default()),
+        max_ms: ms(samples.iter().max().copied().unwrap_or_default()),
+        binary_bytes: std::fs::metadata(&binary)?.len(),
+    })
+}
+
 fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
@@ -183,10 +234,40 @@ struct Env {
     twenty_url: String,
     api_key: String,
     table: String,
+    /// The fake Secrets Manager and Parameter Store.
+    secrets_url: String,
 }
 
+/// Where a function finds its secret (the Twenty API key, the webhook secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretSource {
+    /// The value itself in the environment, as local runs give it.
+    Environment,
+    /// A Secrets Manager ARN, read at init (the stack's option).
+    SecretsManager,
+    /// An SSM SecureString parameter's name, read at init (the stack's default).
+    ParameterStore,
+}
+
+impl SecretSource {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Environment => "environment",
+            Self::SecretsManager => "Secrets Manager",
+            Self::ParameterStore => "SSM Parameter Store",
+        }
+    }
+}
+
+const API_KEY_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-twenty-api-key-AbCdEf";
+const API_KEY_PARAMETER: &str = "/bench/twenty-api-key";
+const WEBHOOK_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-webhook-secret-AbCdEf";
+const WEBHOOK_SECRET_PARAMETER: &str = "/bench/webhook-secret";
+
 impl Env {
-    fn spawn(&self, binary: &Path, function: &str) -> anyhow::Result<Child> {
+    fn spawn(&self, binary: &Path, function: &str, source: SecretSource) -> anyhow::Result<Child> {
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -206,12 +287,35 @@ impl Env {
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamo_local_endpoint())
             .env("LEADS_TABLE", &self.table)
             .env("TWENTY_API_URL", &self.twenty_url)
-            .env("TWENTY_API_KEY", &self.api_key)
             .env("TWENTY_RATE_LIMIT_PER_MINUTE", "0")
-            .env("TWENTY_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        // As the stack configures each function: only its own secret, by reference.
+        let webhook = function == "webhook";
+        match source {
+            SecretSource::Environment => {
+                command
+                    .env("TWENTY_API_KEY", &self.api_key)
+                    .env("TWENTY_WEBHOOK_SECRET", WEBHOOK_SECRET);
+            }
+            SecretSource::SecretsManager => {
+                command.env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.secrets_url);
+                if webhook {
+                    command.env("TWENTY_WEBHOOK_SECRET_ARN", WEBHOOK_SECRET_ARN);
+                } else {
+                    command.env("TWENTY_API_KEY_SECRET_ARN", API_KEY_SECRET_ARN);
+                }
+            }
+            SecretSource::ParameterStore => {
+                command.env("AWS_ENDPOINT_URL_SSM", &self.secrets_url);
+                if webhook {
+                    command.env("TWENTY_WEBHOOK_SECRET_PARAMETER", WEBHOOK_SECRET_PARAMETER);
+                } else {
+                    command.env("TWENTY_API_KEY_PARAMETER", API_KEY_PARAMETER);
+                }
+            }
+        }
         command
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))
@@ -430,4 +534,116 @@ async fn answered(State(rt): State<Arc<RuntimeShared>>, body: Bytes) -> StatusCo
         .answers
         .push(String::from_utf8_lossy(&body).into_owned());
     StatusCode::ACCEPTED
+}
+
+// ---- a fake Secrets Manager and SSM Parameter Store ------------------------------
+
+/// `GetSecretValue` and `GetParameter` (the AWS JSON 1.1 protocol: a POST to `/` naming
+/// the operation in `X-Amz-Target`), answering from a fixed map as the real services
+/// answer, so a function's init makes the same call it makes in AWS. Signatures are
+/// not checked.
+struct FakeSecrets {
+    addr: SocketAddr,
+    shared: Arc<SecretsShared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct SecretsShared {
+    values: HashMap<String, String>,
+    calls: AtomicU64,
+}
+
+impl FakeSecrets {
+    async fn start(values: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(SecretsShared {
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            calls: AtomicU64::new(0),
+        });
+        let app = Router::new()
+            .route("/", post(secret_call))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn calls(&self) -> u64 {
+        self.shared.calls.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for FakeSecrets {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn secret_call(
+    State(secrets): State<Arc<SecretsShared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let id = request["SecretId"]
+        .as_str()
+        .or_else(|| request["Name"].as_str())
+        .unwrap_or_default();
+    let answer = match (target, secrets.values.get(id)) {
+        ("secretsmanager.GetSecretValue", Some(value)) => json!({
+            "ARN": id,
+            "Name": id.rsplit(':').next().unwrap_or(id),
+            "SecretString": value,
+            "VersionId": "00000000-0000-0000-0000-000000000001",
+            "VersionStages": ["AWSCURRENT"],
+            "CreatedDate": 1_790_000_000.0,
+        }),
+        ("AmazonSSM.GetParameter", Some(value)) => json!({
+            "Parameter": {
+                "Name": id,
+                "Type": "SecureString",
+                "Value": value,
+                "Version": 1,
+                "ARN": format!("arn:aws:ssm:us-east-1:123456789012:parameter{id}"),
+                "DataType": "text",
+            }
+        }),
+        _ => {
+            let kind = if target.starts_with("AmazonSSM") {
+                "ParameterNotFound"
+            } else {
+                "ResourceNotFoundException"
+            };
+            return (
+                StatusCode::BAD_REQUEST,
+                [("content-type", "application/x-amz-json-1.1")],
+                json!({"__type": kind, "message": format!("{id} not found")}).to_string(),
+            )
+                .into_response();
+        }
+    };
+    secrets.calls.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-amz-json-1.1")],
+        answer.to_string(),
+    )
+        .into_response()
 }

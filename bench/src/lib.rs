@@ -11,6 +11,7 @@ pub mod full_sync;
 pub mod pages;
 pub mod report;
 pub mod webhook;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub struct Plan {
     pub finish_up_to: usize,
     pub webhook_events: usize,
     pub webhook_leads: usize,
+    /// Leads in the rate-limited full sync (part of full-sync; 0: not run).
+    pub rate_limited_leads: usize,
     pub footprint: bool,
     /// Where the results go (`results.json`, a timestamped copy, `results.md`).
     pub out_dir: PathBuf,
@@ -49,6 +52,8 @@ impl Default for Plan {
             finish_up_to: 100_000,
             webhook_events: 10_000,
             webhook_leads: 1_000,
+            // 315 pages of 20: three whole windows of 90 requests, and some.
+            rate_limited_leads: 6_300,
             footprint: true,
             out_dir: repo_root.join("target/bench"),
             build_seconds: None,
@@ -56,6 +61,12 @@ impl Default for Plan {
         }
     }
 }
+
+/// Leads in each measurement of DynamoDB Local's ceiling.
+pub const CEILING_LEADS: usize = 10_000;
+/// Ceiling runs thrown away first: DynamoDB Local's JIT goes on speeding it up over
+/// its first few tens of thousands of writes (here 750, then 1,700, then 2,060 leads/s).
+pub const WARM_UP_ROUNDS: usize = 2;
 
 /// Runs the plan, prints the table, writes the results.
 pub async fn run(plan: Plan) -> anyhow::Result<Results> {
@@ -67,11 +78,52 @@ pub async fn run(plan: Plan) -> anyhow::Result<Results> {
             results.bandwidth.push(bandwidth::run(n, k).await?);
         }
     }
+    // DynamoDB Local's ceiling: measured before and after the full syncs, the faster
+    // kept, after one warm-up run (its JIT speeds up over the first thousands of writes,
+    // and a ceiling measured cold would flatter the syncs).
+    let ceiling_leads = plan.full_sync_sizes.first().map(|&n| n.min(CEILING_LEADS));
+    if let Some(n) = ceiling_leads {
+        let mut warm_up = None;
+        for round in 1..=WARM_UP_ROUNDS {
+            step(&format!(
+                "DynamoDB Local warm-up {round}/{WARM_UP_ROUNDS}: {n} leads"
+            ));
+            warm_up = Some(full_sync::ceiling(n).await?);
+        }
+        step(&format!(
+            "DynamoDB Local's ceiling: {n} leads, writes alone"
+        ));
+        let mut ceiling = full_sync::ceiling(n).await?;
+        ceiling.warm_up_leads_per_second = warm_up.map(|w| w.leads_per_second);
+        results.ceiling = Some(ceiling);
+    }
     for &n in &plan.full_sync_sizes {
         step(&format!("full sync of {n} leads"));
         results
             .full_sync
             .push(full_sync::run(n, n <= plan.finish_up_to, &plan.repo_root).await?);
+    }
+    if let (Some(n), Some(c)) = (ceiling_leads, results.ceiling.as_mut()) {
+        step(&format!("DynamoDB Local's ceiling again: {n} leads"));
+        let again = full_sync::ceiling(n).await?;
+        c.measured.push(again.leads_per_second);
+        if again.leads_per_second > c.leads_per_second {
+            c.leads_per_second = again.leads_per_second;
+            c.seconds = again.seconds;
+            c.dynamo = again.dynamo;
+        }
+    }
+    if let Some(c) = &results.ceiling {
+        for f in &mut results.full_sync {
+            f.fraction_of_ceiling = Some(f.leads_per_second / c.leads_per_second);
+        }
+    }
+    if !plan.full_sync_sizes.is_empty() && plan.rate_limited_leads > 0 {
+        step(&format!(
+            "rate-limited full sync of {} leads",
+            plan.rate_limited_leads
+        ));
+        results.rate_limited = Some(full_sync::rate_limited(plan.rate_limited_leads).await?);
     }
     if plan.webhook_events > 0 {
         step(&format!(

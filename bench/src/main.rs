@@ -5,6 +5,7 @@
 //! ```text
 //! bench [run] [--out DIR] [--build-seconds S] [--only bandwidth,full-sync,webhook,footprint]
 //!             [--full-sync-sizes 10000,100000] [--finish-up-to 100000] [--webhook-events 10000]
+//!             [--rate-limited-leads 6300]
 //! bench child-sync --twenty-url U --api-key K --table T --dynamodb E   (used by run)
 //! ```
 
@@ -15,7 +16,7 @@ use spartan_sync_bench::{self as bench, Plan};
 
 const USAGE: &str = "usage: bench [run] [--out DIR] [--build-seconds S] \
 [--only bandwidth,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \
-[--finish-up-to 100000] [--webhook-events N]";
+[--finish-up-to 100000] [--webhook-events N] [--rate-limited-leads 6300]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +69,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             }
             "--finish-up-to" => plan.finish_up_to = value.replace('_', "").parse()?,
             "--webhook-events" => plan.webhook_events = value.parse()?,
+            "--rate-limited-leads" => plan.rate_limited_leads = value.replace('_', "").parse()?,
             other => bail!("unknown flag {other}\n{USAGE}"),
         }
     }

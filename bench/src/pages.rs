@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -19,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::Value;
 
-use spartan_sync_tests::emulator::{Emulator, EmulatorOptions, Seed};
+use spartan_sync_tests::emulator::{Emulator, EmulatorOptions, RateLimiter, Seed};
 
 pub struct PageServer {
     pub addr: SocketAddr,
@@ -35,11 +36,24 @@ struct Pages {
     position: HashMap<String, usize>,
     requests: AtomicU64,
     served: AtomicU64,
+    /// Twenty's limit, as the emulator enforces it (`None`: unlimited).
+    limiter: Mutex<RateLimiter>,
+    /// When each admitted request arrived; and the 429s sent.
+    admitted_at: Mutex<Vec<Instant>>,
+    refused: AtomicU64,
 }
 
 impl PageServer {
     /// Serves the records an emulator seeded with `seed` holds.
     pub async fn from_emulator(seed: Seed) -> anyhow::Result<Self> {
+        Self::with_rate_limit(seed, None).await
+    }
+
+    /// The same, refusing requests over `limit` (requests, window) with Twenty's 429.
+    pub async fn with_rate_limit(
+        seed: Seed,
+        limit: Option<(u32, Duration)>,
+    ) -> anyhow::Result<Self> {
         let emulator = Emulator::start(EmulatorOptions {
             seed,
             ..EmulatorOptions::default()
@@ -66,6 +80,9 @@ impl PageServer {
             position,
             requests: AtomicU64::new(0),
             served: AtomicU64::new(0),
+            limiter: Mutex::new(RateLimiter::new(limit)),
+            admitted_at: Mutex::new(Vec::new()),
+            refused: AtomicU64::new(0),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -94,6 +111,20 @@ impl PageServer {
     /// Records handed out in pages so far.
     pub fn records_served(&self) -> u64 {
         self.pages.served.load(Ordering::Relaxed)
+    }
+
+    /// When each request the rate limit let through arrived.
+    pub fn admitted_at(&self) -> Vec<Instant> {
+        self.pages
+            .admitted_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// 429s sent.
+    pub fn refused(&self) -> u64 {
+        self.pages.refused.load(Ordering::Relaxed)
     }
 }
 
@@ -163,6 +194,26 @@ async fn list(
             r#"{"statusCode":401,"messages":["Token invalid."],"error":"UNAUTHENTICATED"}"#,
         );
     }
+    let now = Instant::now();
+    let admitted = pages
+        .limiter
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .admit_or_body(now);
+    if let Err(body) = admitted {
+        pages.refused.fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response();
+    }
+    pages
+        .admitted_at
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(now);
     let limit = query
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())

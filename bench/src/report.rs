@@ -9,8 +9,14 @@ use spartan_sync::Timestamp;
 use super::Plan;
 use super::bandwidth::{BandwidthCase, CHANGES_PER_HOUR, MAX_RATIO_1000_3, RUNS_PER_HOUR};
 use super::footprint::Footprint;
-use super::full_sync::FullSyncCase;
+use super::full_sync::{Ceiling, FullSyncCase, RateLimited};
 use super::webhook::WebhookResults;
+
+/// The bars: the full sync ingests at least this share of what DynamoDB Local
+/// accepts in the same run...
+pub const MIN_CEILING_FRACTION: f64 = 0.90;
+/// ...and a rate-limited full sync uses at least this share of its request budget.
+pub const MIN_BUDGET_FRACTION: f64 = 0.95;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Host {
@@ -30,6 +36,9 @@ pub struct Results {
     pub run_seconds: f64,
     pub bandwidth: Vec<BandwidthCase>,
     pub full_sync: Vec<FullSyncCase>,
+    /// DynamoDB Local's ceiling for the full sync's writes, measured in this run.
+    pub ceiling: Option<Ceiling>,
+    pub rate_limited: Option<RateLimited>,
     pub webhook: Option<WebhookResults>,
     pub footprint: Option<Footprint>,
 }
@@ -60,6 +69,8 @@ impl Results {
             run_seconds: 0.0,
             bandwidth: Vec::new(),
             full_sync: Vec::new(),
+            ceiling: None,
+            rate_limited: None,
             webhook: None,
             footprint: None,
         }
@@ -103,10 +114,12 @@ impl Results {
                 format!("delta sync, N={n}, k={k}"),
                 cost(b.delta.bytes, b.delta.requests),
                 format!(
-                    "{} records ({k} changed + {} lookback re-read); **{:.2}% of naive**{verdict}",
+                    "{} records ({k} changed + {} lookback re-read); **{:.2}% of naive** with headers{verdict}; bodies alone {} = {:.2}%",
                     b.delta.records,
                     b.delta.records.saturating_sub(k as u64),
-                    b.ratio * 100.0
+                    b.ratio * 100.0,
+                    bytes(b.delta.body_bytes as f64),
+                    b.body_ratio * 100.0
                 ),
             );
             row(
@@ -114,8 +127,9 @@ impl Results {
                 format!("naive full re-pull, N={n}"),
                 cost(b.naive.bytes, b.naive.requests),
                 format!(
-                    "every page, {}/page, depth=0 (what the old system pulled every run)",
-                    super::bandwidth::PAGE_SIZE
+                    "every page, {}/page, depth=0 (what the old system pulled every run); bodies alone {}",
+                    super::bandwidth::PAGE_SIZE,
+                    bytes(b.naive.body_bytes as f64)
                 ),
             );
             row(
@@ -136,7 +150,12 @@ impl Results {
                 "",
                 format!("idle delta (k=0), N={n}"),
                 format!("{}{one}", cost(b.idle.bytes, b.idle.requests)),
-                format!("{} record(s) re-read by the lookback", b.idle.records),
+                format!(
+                    "{} record(s) re-read by the lookback; {} sent (request line + headers), bodies alone {}",
+                    b.idle.records,
+                    bytes(b.idle.sent_bytes as f64),
+                    bytes(b.idle.body_bytes as f64)
+                ),
             );
             let d = &b.per_day;
             row(
@@ -148,7 +167,7 @@ impl Results {
                     thousands(d.delta_requests as u64)
                 ),
                 format!(
-                    "naive {} in {} req; floor {}; derived {:.0} B/record + {:.0} B/request envelope",
+                    "naive {} in {} req; floor {}; derived {:.0} B/record + {:.0} B/request (envelope and headers)",
                     bytes(d.naive_bytes),
                     thousands(d.naive_requests as u64),
                     bytes(d.floor_bytes),
@@ -183,11 +202,23 @@ impl Results {
                     format!("peak RSS {}", kb(f.peak_rss_ingest_kb)),
                 ),
             };
+            let of_ceiling = match &self.ceiling {
+                Some(c) => {
+                    let fraction = f.leads_per_second / c.leads_per_second;
+                    let verdict = if fraction >= MIN_CEILING_FRACTION {
+                        format!("✅ (≥ {MIN_CEILING_FRACTION:.2})")
+                    } else {
+                        format!("❌ (must be ≥ {MIN_CEILING_FRACTION:.2})")
+                    };
+                    format!("; **{fraction:.2} of the ceiling** {verdict}")
+                }
+                None => String::new(),
+            };
             row(
                 "Full sync",
                 format!("N={} → DynamoDB Local", thousands(f.leads as u64)),
                 format!(
-                    "{} leads/s ({:.1} s of pages)",
+                    "{} leads/s ({:.1} s of pages){of_ceiling}",
                     thousands(f.leads_per_second as u64),
                     f.ingest_seconds
                 ),
@@ -199,6 +230,61 @@ impl Results {
                     f.dynamo.describe_writes(),
                     thousands(f.dynamo.items_written),
                     thousands(f.dynamo.total_requests()),
+                ),
+            );
+        }
+
+        if let Some(c) = &self.ceiling {
+            row(
+                "",
+                format!(
+                    "DynamoDB Local's ceiling, {} leads (writes alone)",
+                    thousands(c.leads as u64)
+                ),
+                format!("{} leads/s", thousands(c.leads_per_second as u64)),
+                format!(
+                    "the full sync's own conditional puts, decided beforehand, a page (200) at a time: {} ({:.1} s); the faster of {} leads/s before and after the full syncs, after warm-up runs (the last {} leads/s)",
+                    c.dynamo.describe_writes(),
+                    c.seconds,
+                    c.measured
+                        .iter()
+                        .map(|v| thousands(*v as u64))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    c.warm_up_leads_per_second
+                        .map_or_else(|| "-".to_string(), |v| thousands(v as u64))
+                ),
+            );
+        }
+        if let Some(r) = &self.rate_limited {
+            let verdict = if r.fraction_of_budget >= MIN_BUDGET_FRACTION && r.refused == 0 {
+                format!("✅ (≥ {MIN_BUDGET_FRACTION:.2}, no 429)")
+            } else {
+                format!("❌ (must be ≥ {MIN_BUDGET_FRACTION:.2} with no 429)")
+            };
+            row(
+                "",
+                format!(
+                    "rate-limited, N={} (time scaled 1:10)",
+                    thousands(r.leads as u64)
+                ),
+                format!(
+                    "**{:.2} of the budget**, {} × 429 {verdict}",
+                    r.fraction_of_budget, r.refused
+                ),
+                format!(
+                    "{:.2} requests/s in {} whole windows ({} requests) against a budget of {} per {:.0} s = {:.2}/s (Twenty's limit {} per {:.0} s); pages of {}; {} requests, {:.1} s in all",
+                    r.requests_per_second,
+                    r.windows,
+                    r.requests_in_windows,
+                    r.budget,
+                    r.window_seconds,
+                    r.budget_per_second,
+                    r.twenty_limit,
+                    r.window_seconds,
+                    r.page_size,
+                    r.requests,
+                    r.seconds
                 ),
             );
         }
@@ -271,7 +357,10 @@ impl Results {
             for c in &fp.cold_starts {
                 row(
                     "",
-                    format!("{} cold start (process start → first /next)", c.function),
+                    format!(
+                        "{} cold start (process start → first /next), secret from {}",
+                        c.function, c.secrets
+                    ),
                     format!("{:.1} ms median", c.median_ms),
                     format!(
                         "{} starts, min {:.1} ms, max {:.1} ms; host {} binary, bench-build profile ({})",

@@ -46,7 +46,7 @@ impl FaultQueue {
 /// Twenty's API-key limit: `limit` requests per fixed window that opens with the first
 /// request after the previous window closed. Over it: 429, no `Retry-After`.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
+pub struct RateLimiter {
     limit: Option<(u32, Duration)>,
     window_start: Option<Instant>,
     used: u32,
@@ -56,7 +56,7 @@ pub(crate) struct RateLimiter {
 pub(crate) const TWENTY_DEFAULT_LIMIT: (u32, Duration) = (100, Duration::from_secs(60));
 
 impl RateLimiter {
-    pub(crate) fn new(limit: Option<(u32, Duration)>) -> Self {
+    pub fn new(limit: Option<(u32, Duration)>) -> Self {
         Self {
             limit,
             window_start: None,
@@ -73,6 +73,12 @@ impl RateLimiter {
     pub(crate) fn rejection(&self) -> ApiError {
         let (limit, window) = self.limit.unwrap_or(TWENTY_DEFAULT_LIMIT);
         ApiError::rate_limited(limit, window.as_millis())
+    }
+
+    /// [`Self::admit`] for servers outside the emulator (the bench's page server): the
+    /// refusal as the JSON body Twenty sends with its 429.
+    pub fn admit_or_body(&mut self, now: Instant) -> Result<(), String> {
+        self.admit(now).map_err(|e| e.body())
     }
 
     pub(crate) fn admit(&mut self, now: Instant) -> Result<(), ApiError> {

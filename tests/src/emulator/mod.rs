@@ -42,7 +42,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use delivery::{DeliveryAttempt, ReleaseOrder, WebhookSwitches};
-pub use faults::Fault;
+pub use faults::{Fault, RateLimiter};
 pub use gate::LoggedRequest;
 pub use handle::{EmulatorHandle, ListHook};
 pub use seed::{DEMO_LEAD_COUNT, DEMO_PHONE, Seed};
