@@ -4,9 +4,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::apply::ApplyCounts;
+use super::pipeline::Pipeline;
 use super::push::Pusher;
 use super::report::{human, mode_label, mode_name};
-use super::run::Pipeline;
 use super::window;
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::{ConflictRules, Timestamp};

@@ -8,6 +8,7 @@ mod error;
 pub mod local;
 pub mod merge;
 mod mode;
+mod pipeline;
 mod push;
 pub mod rebase;
 mod recheck;

@@ -5,12 +5,13 @@ use tokio::time::Instant;
 
 use super::apply::{self, Prior};
 use super::engine::{PageOutcome, SyncRun};
+use super::pipeline::Fetched;
 use super::report::{human, leads};
 use super::rules::{Context, FUTURE_TOLERANCE};
 use super::{RunStatus, SyncError, SyncMode, SyncSummary};
 use crate::domain::Timestamp;
 use crate::store::{CheckpointChange, Mirror, Reachability, RunRecord, SweepProgress, WriteOrigin};
-use crate::twenty::{ListQuery, Page, RemoteObjects, TwentyError};
+use crate::twenty::RemoteObjects;
 
 impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
     pub fn mode(&self) -> SyncMode {
@@ -382,32 +383,6 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             push: self.push.clone(),
             error,
             related: Vec::new(),
-        }
-    }
-}
-
-/// What the steps of a run hand each other: the page fetched ahead, and whether pages
-/// read the mirror before writing.
-#[derive(Debug, Default)]
-pub struct Pipeline {
-    next: Option<Fetched>,
-    /// Decided by the first page.
-    prior: Option<Prior>,
-}
-
-/// A page as Twenty answered it (or failed to), and when it was asked for.
-#[derive(Debug)]
-struct Fetched {
-    page: Result<Page, TwentyError>,
-    read_at: Timestamp,
-}
-
-impl Fetched {
-    async fn now<R: RemoteObjects>(twenty: &R, query: &ListQuery, deadline: Instant) -> Self {
-        let read_at = Timestamp::now();
-        Self {
-            page: twenty.list(query, deadline).await,
-            read_at,
         }
     }
 }
