@@ -8,6 +8,7 @@ pub mod bandwidth;
 pub mod counting;
 pub mod footprint;
 pub mod full_sync;
+pub mod idle;
 pub mod pages;
 pub mod report;
 pub mod webhook;
@@ -24,6 +25,8 @@ pub use report::Results;
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub bandwidth: bool,
+    /// Idle runs after a bulk import, and the idle and reconcile cost with notes.
+    pub quiet: bool,
     pub full_sync_sizes: Vec<usize>,
     /// Full syncs of at most this many leads also run the pass's end (the sweep for
     /// leads gone from Twenty, the watermark, the run record): by default every size,
@@ -48,6 +51,7 @@ impl Default for Plan {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         Self {
             bandwidth: true,
+            quiet: true,
             full_sync_sizes: vec![10_000, 100_000],
             finish_up_to: 100_000,
             webhook_events: 10_000,
@@ -76,6 +80,14 @@ pub async fn run(plan: Plan) -> anyhow::Result<Results> {
         for (n, k) in [(1_000, 3), (10_000, 20)] {
             step(&format!("bandwidth N={n} k={k}"));
             results.bandwidth.push(bandwidth::run(n, k).await?);
+        }
+    }
+    if plan.quiet {
+        step("idle run after a bulk import of 10,000 leads");
+        results.idle_after_import = Some(idle::after_import(10_000).await?);
+        for n in [1_000, 10_000] {
+            step(&format!("idle run and reconcile, {n} leads with notes"));
+            results.reconcile.push(idle::reconcile(n).await?);
         }
     }
     // DynamoDB Local's ceiling: measured before and after the full syncs, the faster

@@ -3,7 +3,7 @@
 //! and `webhook` binaries built beside it (scripts/bench.sh builds all three).
 //!
 //! ```text
-//! bench [run] [--out DIR] [--build-seconds S] [--only bandwidth,full-sync,webhook,footprint]
+//! bench [run] [--out DIR] [--build-seconds S] [--only bandwidth,quiet,full-sync,webhook,footprint]
 //!             [--full-sync-sizes 10000,100000] [--finish-up-to 100000] [--webhook-events 10000]
 //!             [--rate-limited-leads 6300]
 //! bench child-sync --twenty-url U --api-key K --table T --dynamodb E   (used by run)
@@ -15,7 +15,7 @@ use anyhow::{Context as _, bail};
 use spartan_sync_bench::{self as bench, Plan};
 
 const USAGE: &str = "usage: bench [run] [--out DIR] [--build-seconds S] \
-[--only bandwidth,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \
+[--only bandwidth,quiet,full-sync,webhook,footprint] [--full-sync-sizes 10000,100000] \
 [--finish-up-to 100000] [--webhook-events N] [--rate-limited-leads 6300]";
 
 fn main() -> anyhow::Result<()> {
@@ -47,11 +47,12 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             "--only" => {
                 let parts: Vec<&str> = value.split(',').map(str::trim).collect();
                 for part in &parts {
-                    if !["bandwidth", "full-sync", "webhook", "footprint"].contains(part) {
+                    if !["bandwidth", "quiet", "full-sync", "webhook", "footprint"].contains(part) {
                         bail!("--only: unknown part {part}\n{USAGE}");
                     }
                 }
                 plan.bandwidth = parts.contains(&"bandwidth");
+                plan.quiet = parts.contains(&"quiet");
                 plan.footprint = parts.contains(&"footprint");
                 if !parts.contains(&"full-sync") {
                     plan.full_sync_sizes.clear();

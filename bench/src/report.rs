@@ -35,6 +35,8 @@ pub struct Results {
     pub build_seconds: Option<f64>,
     pub run_seconds: f64,
     pub bandwidth: Vec<BandwidthCase>,
+    pub idle_after_import: Option<super::idle::IdleAfterImport>,
+    pub reconcile: Vec<super::idle::ReconcileCost>,
     pub full_sync: Vec<FullSyncCase>,
     /// DynamoDB Local's ceiling for the full sync's writes, measured in this run.
     pub ceiling: Option<Ceiling>,
@@ -68,6 +70,8 @@ impl Results {
             build_seconds: plan.build_seconds,
             run_seconds: 0.0,
             bandwidth: Vec::new(),
+            idle_after_import: None,
+            reconcile: Vec::new(),
             full_sync: Vec::new(),
             ceiling: None,
             rate_limited: None,
@@ -173,6 +177,47 @@ impl Results {
                     bytes(d.floor_bytes),
                     b.per_record_bytes,
                     b.envelope_bytes
+                ),
+            );
+        }
+
+        if let Some(i) = &self.idle_after_import {
+            let ok = if i.requests == 1 && i.bytes <= super::idle::MAX_IDLE_BYTES {
+                "✅ (1 request, ≤ 2 kB)"
+            } else {
+                "❌ (must be 1 request, ≤ 2 kB)"
+            };
+            row(
+                "Quiet",
+                format!(
+                    "idle run after a bulk import, N={}",
+                    thousands(i.leads as u64)
+                ),
+                format!("{} {ok}", cost(i.bytes, i.requests)),
+                format!(
+                    "{} leads sharing one `updatedAt` (imported an hour ago); {} record(s) read again",
+                    thousands(i.leads as u64),
+                    i.records
+                ),
+            );
+        }
+        for r in &self.reconcile {
+            row(
+                "",
+                format!(
+                    "idle run / reconcile, N={} (+{} notes)",
+                    thousands(r.leads as u64),
+                    thousands(r.notes as u64)
+                ),
+                format!(
+                    "{} / {} requests",
+                    r.idle_requests,
+                    thousands(r.reconcile_requests)
+                ),
+                format!(
+                    "leads, notes and note links, one request per object when idle; the reconcile (a full pass of each, sweep included) moved {} in {:.1} s",
+                    bytes(r.reconcile_bytes as f64),
+                    r.reconcile_seconds
                 ),
             );
         }

@@ -1,0 +1,153 @@
+//! What a quiet workspace costs Twenty: an idle run after a bulk import (every lead
+//! sharing one `updatedAt`, as an import leaves them), and, for issue #15, an idle run
+//! and a reconcile (the daily full pass) over leads with their notes and note links.
+
+use std::time::Duration;
+
+use anyhow::ensure;
+use serde::Serialize;
+use serde_json::json;
+use spartan_sync::sync::SyncMode;
+use spartan_sync::sync::related::{RelatedPull, RelatedSummary};
+use spartan_sync::{RequestedMode, SyncEngine, SyncSettings, TwentyClient};
+
+use super::deadline;
+use super::wire::WireCounter;
+use spartan_sync_tests::emulator::Seed;
+use spartan_sync_tests::stack::{StackOptions, TestStack, twenty_settings};
+
+/// The issue's bar for an idle run after a 10,000-lead import.
+pub const MAX_IDLE_BYTES: u64 = 2_000;
+const PAGE_SIZE: u32 = 200;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdleAfterImport {
+    pub leads: usize,
+    /// Twenty requests of the idle run.
+    pub requests: u64,
+    /// On the wire, both ways, headers included.
+    pub bytes: u64,
+    pub records: u64,
+}
+
+/// `n` leads imported an hour ago at one instant; a full sync; then an idle delta.
+pub async fn after_import(n: usize) -> anyhow::Result<IdleAfterImport> {
+    let stack = TestStack::with(StackOptions {
+        seed: Seed::Backdated {
+            count: n,
+            age: Duration::from_secs(3600),
+            span: Duration::ZERO,
+        },
+        page_size: PAGE_SIZE,
+        ..StackOptions::default()
+    })
+    .await;
+    let wire = WireCounter::start(stack.emulator.addr()).await?;
+    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
+    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let engine = SyncEngine::new(
+        TwentyClient::new(&settings)?,
+        stack.store.clone(),
+        SyncSettings::default(),
+    );
+    let full = engine.run(RequestedMode::Auto, deadline()).await?;
+    ensure!(
+        full.mode == SyncMode::Full && full.changed == n as u64,
+        "the first run should be a full sync of {n}: {full:?}"
+    );
+    let before = wire.snapshot();
+    let idle = engine.run(RequestedMode::Auto, deadline()).await?;
+    let spent = wire.snapshot().since(&before);
+    ensure!(idle.mode == SyncMode::Delta, "idle run: {idle:?}");
+    Ok(IdleAfterImport {
+        leads: n,
+        requests: idle.requests,
+        bytes: spent.total(),
+        records: idle.fetched,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReconcileCost {
+    pub leads: usize,
+    pub notes: usize,
+    /// Twenty requests of an idle run: the leads, then each related object.
+    pub idle_requests: u64,
+    /// Twenty requests of a reconcile (a full pass of every object).
+    pub reconcile_requests: u64,
+    pub reconcile_bytes: u64,
+    pub reconcile_seconds: f64,
+}
+
+/// `n` leads (edited over the past month) and one note per ten leads, each linked to a
+/// lead; synced; then an idle run and a reconcile, each with the notes and their links.
+pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
+    let stack = TestStack::with(StackOptions {
+        seed: Seed::Backdated {
+            count: n,
+            age: Duration::from_secs(3600),
+            span: Duration::from_secs(30 * 24 * 3600),
+        },
+        page_size: PAGE_SIZE,
+        ..StackOptions::default()
+    })
+    .await;
+    let leads = stack.emulator.records("leads");
+    let notes = n / 10;
+    for lead in leads.iter().step_by(10).take(notes) {
+        let note = stack
+            .emulator
+            .create("notes", json!({"title": "Follow up"}));
+        stack.emulator.create(
+            "noteTargets",
+            json!({"noteId": note["id"], "targetLeadId": lead["id"]}),
+        );
+    }
+    let wire = WireCounter::start(stack.emulator.addr()).await?;
+    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
+    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let sync = SyncSettings::default();
+    let client = TwentyClient::new(&settings)?;
+    let related = RelatedPull::new(
+        &client,
+        &stack.store,
+        sync.lookback,
+        sync.clock_skew,
+        sync.reserve,
+    );
+    let engine = SyncEngine::new(client, stack.store.clone(), sync);
+    let pages = |r: &[RelatedSummary]| r.iter().map(|s| u64::from(s.pages)).sum::<u64>();
+
+    engine.run(RequestedMode::Auto, deadline()).await?;
+    let first = related.pull(false, deadline()).await;
+    ensure!(first.iter().all(|r| r.complete), "first pull: {first:?}");
+
+    let idle = engine.run(RequestedMode::Auto, deadline()).await?;
+    let idle_related = related.pull(false, deadline()).await;
+    ensure!(idle.mode == SyncMode::Delta, "idle run: {idle:?}");
+
+    let before = wire.snapshot();
+    let started = std::time::Instant::now();
+    let full = engine.run(RequestedMode::Full, deadline()).await?;
+    let full_related = related.pull(true, deadline()).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let spent = wire.snapshot().since(&before);
+    ensure!(
+        full.mode == SyncMode::Full && full.total_in_table == n as i64,
+        "reconcile: {full:?}"
+    );
+    ensure!(
+        full_related
+            .iter()
+            .all(|r| r.complete && r.fetched == notes as u64),
+        "reconcile of the notes: {full_related:?}"
+    );
+    Ok(ReconcileCost {
+        leads: n,
+        notes,
+        idle_requests: idle.requests + pages(&idle_related),
+        reconcile_requests: full.requests + pages(&full_related),
+        reconcile_bytes: spent.total(),
+        reconcile_seconds: seconds,
+    })
+}
