@@ -103,10 +103,18 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
             json!({"noteId": note["id"], "targetLeadId": lead["id"]}),
         );
     }
+    // The notes are stamped now. A window of a lookback and a skew allowance of 1 s
+    // each (not 120 s and 60 s) lets the passes begin after them without waiting 3 min:
+    // the idle run then costs what it costs in a workspace quiet for a while.
+    let sync = SyncSettings {
+        lookback: Duration::from_secs(1),
+        clock_skew: Duration::from_secs(1),
+        ..SyncSettings::default()
+    };
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let wire = WireCounter::start(stack.emulator.addr()).await?;
     let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
     settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
-    let sync = SyncSettings::default();
     let client = TwentyClient::new(&settings)?;
     let related = RelatedPull::new(
         &client,
