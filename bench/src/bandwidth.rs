@@ -11,10 +11,8 @@ use spartan_sync::sync::SyncMode;
 use spartan_sync::twenty::ListQuery;
 use spartan_sync::{RequestedMode, SyncEngine, SyncSettings, TwentyClient};
 
-use super::deadline;
-use super::wire::WireCounter;
-use spartan_sync_tests::emulator::Seed;
-use spartan_sync_tests::stack::{StackOptions, TestStack, twenty_settings};
+use super::wire::{WireCounter, through_relay};
+use super::{backdated_stack, deadline};
 
 /// The schedule the old system and the delta sync both run on.
 pub const RUNS_PER_HOUR: f64 = 12.0;
@@ -78,20 +76,9 @@ pub async fn run(n: usize, k: usize) -> anyhow::Result<BandwidthCase> {
     ensure!(k > 0 && k < n, "need 0 < k < N");
     // Leads last edited over the past 30 days, the newest an hour ago: only what the
     // lookback window re-reads (the newest lead) is not news to a delta run now.
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::Backdated {
-            count: n,
-            age: Duration::from_secs(3600),
-            span: Duration::from_secs(30 * 24 * 3600),
-        },
-        page_size: PAGE_SIZE,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = backdated_stack(n, Duration::from_secs(30 * 24 * 3600), PAGE_SIZE).await;
     // The client reaches the emulator through a relay that counts every byte.
-    let wire = WireCounter::start(stack.emulator.addr()).await?;
-    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
-    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let (wire, settings) = through_relay(&stack, PAGE_SIZE).await?;
     let engine = SyncEngine::new(
         TwentyClient::new(&settings)?,
         stack.store.clone(),

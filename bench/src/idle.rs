@@ -11,10 +11,8 @@ use spartan_sync::sync::SyncMode;
 use spartan_sync::sync::related::{RelatedPull, RelatedSummary};
 use spartan_sync::{RequestedMode, SyncEngine, SyncSettings, TwentyClient};
 
-use super::deadline;
-use super::wire::WireCounter;
-use spartan_sync_tests::emulator::Seed;
-use spartan_sync_tests::stack::{StackOptions, TestStack, twenty_settings};
+use super::wire::through_relay;
+use super::{backdated_stack, deadline};
 
 /// The bar for an idle run after a 10,000-lead import.
 pub const MAX_IDLE_BYTES: u64 = 2_000;
@@ -32,19 +30,8 @@ pub struct IdleAfterImport {
 
 /// `n` leads imported an hour ago at one instant; a full sync; then an idle delta.
 pub async fn after_import(n: usize) -> anyhow::Result<IdleAfterImport> {
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::Backdated {
-            count: n,
-            age: Duration::from_secs(3600),
-            span: Duration::ZERO,
-        },
-        page_size: PAGE_SIZE,
-        ..StackOptions::default()
-    })
-    .await;
-    let wire = WireCounter::start(stack.emulator.addr()).await?;
-    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
-    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let stack = backdated_stack(n, Duration::ZERO, PAGE_SIZE).await;
+    let (wire, settings) = through_relay(&stack, PAGE_SIZE).await?;
     let engine = SyncEngine::new(
         TwentyClient::new(&settings)?,
         stack.store.clone(),
@@ -82,16 +69,7 @@ pub struct ReconcileCost {
 /// `n` leads (edited over the past month) and one note per ten leads, each linked to a
 /// lead; synced; then an idle run and a reconcile, each with the notes and their links.
 pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
-    let stack = TestStack::with(StackOptions {
-        seed: Seed::Backdated {
-            count: n,
-            age: Duration::from_secs(3600),
-            span: Duration::from_secs(30 * 24 * 3600),
-        },
-        page_size: PAGE_SIZE,
-        ..StackOptions::default()
-    })
-    .await;
+    let stack = backdated_stack(n, Duration::from_secs(30 * 24 * 3600), PAGE_SIZE).await;
     let leads = stack.emulator.records("leads");
     let notes = n / 10;
     for lead in leads.iter().step_by(10).take(notes) {
@@ -112,9 +90,7 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
         ..SyncSettings::default()
     };
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let wire = WireCounter::start(stack.emulator.addr()).await?;
-    let mut settings = twenty_settings(&stack.emulator, PAGE_SIZE);
-    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    let (wire, settings) = through_relay(&stack, PAGE_SIZE).await?;
     let client = TwentyClient::new(&settings)?;
     let related = RelatedPull::new(
         &client,

@@ -159,6 +159,27 @@ pub async fn run(plan: Plan) -> anyhow::Result<Results> {
     Ok(results)
 }
 
+/// `count` leads last edited over `span`, the newest an hour ago (`span` zero: all at
+/// one instant, as a bulk import leaves them), in pages of `page_size`.
+pub async fn backdated_stack(
+    count: usize,
+    span: Duration,
+    page_size: u32,
+) -> spartan_sync_tests::stack::TestStack {
+    use spartan_sync_tests::emulator::Seed;
+    use spartan_sync_tests::stack::{StackOptions, TestStack};
+    TestStack::with(StackOptions {
+        seed: Seed::Backdated {
+            count,
+            age: Duration::from_secs(3600),
+            span,
+        },
+        page_size,
+        ..StackOptions::default()
+    })
+    .await
+}
+
 fn step(what: &str) {
     eprintln!("==> {what}");
 }

@@ -109,3 +109,15 @@ async fn pipe(
         to.write_all(&buf[..n]).await?;
     }
 }
+
+/// Settings for a Twenty client whose every byte to and from the stack's emulator goes
+/// through a new [`WireCounter`].
+pub async fn through_relay(
+    stack: &spartan_sync_tests::stack::TestStack,
+    page_size: u32,
+) -> anyhow::Result<(WireCounter, spartan_sync::twenty::TwentySettings)> {
+    let wire = WireCounter::start(stack.emulator.addr()).await?;
+    let mut settings = spartan_sync_tests::stack::twenty_settings(&stack.emulator, page_size);
+    settings.api_url = url::Url::parse(&format!("{}/", wire.url()))?;
+    Ok((wire, settings))
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::feed::{
     FEED_SETTLE, FeedCursor, FeedError, PartitionRead, Position, REMOVED_KIND, RemovalItem, merge,
@@ -11,7 +11,7 @@ use super::feed::{
 };
 use super::item::attr;
 use super::keys::{BY_KIND_INDEX, LEAD_KIND, PK};
-use super::lead_table::lead_from_item;
+use super::lead_table::{lead_from_item, transact_put};
 use super::mirror::LeadWrite;
 use super::{DynamoLeadStore, PendingKind, StoreError, StoredLead};
 use crate::domain::{LeadId, Timestamp};
@@ -162,15 +162,7 @@ pub(crate) fn removal_mark(
                 source,
             }
         })?;
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(mark))
-        .build()
-        .map_err(|e| StoreError::Request {
-            operation: "TransactWriteItems",
-            reason: e.to_string(),
-        })?;
-    Ok(Some(TransactWriteItem::builder().put(put).build()))
+    transact_put(table, mark).map(Some)
 }
 
 fn position_of(item: &Item) -> Result<Position, StoreError> {

@@ -98,6 +98,16 @@ fn condition(
     }
 }
 
+/// An unconditional put of `item`, as one step of a transaction.
+pub(crate) fn transact_put(table: &str, item: Key) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()
+        .map_err(built)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 pub(super) fn built(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Request {
         operation: "TransactWriteItems",
@@ -242,12 +252,10 @@ impl DynamoLeadStore {
             items.extend(removal_mark(self.table(), w)?);
             items.extend(recheck_mark(self.table(), self.object(), w)?);
             for (seq, c) in w.conflicts.iter().enumerate() {
-                let put = Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(ConflictItem::new(c, seq).to_dynamo()?))
-                    .build()
-                    .map_err(built)?;
-                items.push(TransactWriteItem::builder().put(put).build());
+                items.push(transact_put(
+                    self.table(),
+                    ConflictItem::new(c, seq).to_dynamo()?,
+                )?);
             }
             owner.resize(items.len(), n);
         }

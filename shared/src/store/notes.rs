@@ -7,6 +7,7 @@
 //! finds it.
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use serde_json::{Map, Value};
 
@@ -129,22 +130,27 @@ impl DynamoLeadStore {
             .await
     }
 
+    /// A consistent query for a lead's note links.
+    fn links_of(&self, lead: &LeadId) -> QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :note)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead)))
+            .expression_attribute_values(":note", AttributeValue::S(LINK_PREFIX.into()))
+            .consistent_read(true)
+    }
+
     /// The keys of a lead's note links (for removing them with the lead).
     pub(crate) async fn note_link_keys(&self, lead: &LeadId) -> Result<Vec<Key>, StoreError> {
         let mut keys = Vec::new();
         let mut start: Option<Key> = None;
         loop {
             let request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :note)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead)))
-                .expression_attribute_values(":note", AttributeValue::S(LINK_PREFIX.into()))
+                .links_of(lead)
                 .projection_expression("#pk, #sk")
-                .consistent_read(true)
                 .set_exclusive_start_key(start.take());
             let out = retry_throttled(|| request.clone().send())
                 .await
@@ -160,15 +166,7 @@ impl DynamoLeadStore {
     /// The notes linked to a lead, each as Twenty sent it.
     pub async fn notes_of(&self, lead: &LeadId) -> Result<Vec<Map<String, Value>>, StoreError> {
         let links = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :note)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(lead_pk(lead)))
-            .expression_attribute_values(":note", AttributeValue::S("NOTE#".into()))
-            .consistent_read(true)
+            .links_of(lead)
             .send()
             .await
             .map_err(|e| StoreError::dynamo("Query", e))?;

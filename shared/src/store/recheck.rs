@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::keys::{PK, SK, sync_pk};
+use super::lead_table::transact_put;
 use super::mirror::{LeadWrite, Recheck};
 use super::throttle::{retry_throttled, send_if};
 use super::{DynamoLeadStore, StoreError};
@@ -43,15 +44,7 @@ pub(crate) fn recheck_mark(
     };
     let mut attrs = key(object, &w.id);
     attrs.insert(REV.into(), AttributeValue::N(item.rev.to_string()));
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(attrs))
-        .build()
-        .map_err(|e| StoreError::Request {
-            operation: "TransactWriteItems",
-            reason: e.to_string(),
-        })?;
-    Ok(Some(TransactWriteItem::builder().put(put).build()))
+    transact_put(table, attrs).map(Some)
 }
 
 fn parse(item: &Item) -> Option<Recheck> {

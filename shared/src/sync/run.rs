@@ -110,17 +110,7 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
             Some(q) => {
                 self.query = q;
                 self.pass.cursor = self.query.starting_after.clone();
-                // Fenced by the lease: a run that lost it cannot overwrite the progress
-                // of the run that took over.
-                if !self
-                    .engine
-                    .store
-                    .save_checkpoint(&self.owner, &self.pass)
-                    .await
-                    .map_err(SyncError::State)?
-                {
-                    return Err(SyncError::LeaseLost);
-                }
+                self.save_checkpoint().await?;
                 Ok(PageOutcome::More)
             }
             None => {
@@ -166,16 +156,24 @@ impl<R: RemoteObjects, M: Mirror> SyncRun<'_, R, M> {
         if done {
             return Ok(PageOutcome::Done);
         }
-        if !self
+        self.save_checkpoint().await?;
+        Ok(PageOutcome::More)
+    }
+
+    /// Fenced by the lease: a run that lost it cannot overwrite the progress of the run
+    /// that took over.
+    async fn save_checkpoint(&self) -> Result<(), SyncError> {
+        let saved = self
             .engine
             .store
             .save_checkpoint(&self.owner, &self.pass)
             .await
-            .map_err(SyncError::State)?
-        {
-            return Err(SyncError::LeaseLost);
+            .map_err(SyncError::State)?;
+        if saved {
+            Ok(())
+        } else {
+            Err(SyncError::LeaseLost)
         }
-        Ok(PageOutcome::More)
     }
 
     /// Every page is stored: sweep (full), move the watermark, record the run — or,

@@ -235,6 +235,30 @@ async fn delete_one(
     }
 }
 
+/// The ids of the rows of `kind` that the required `filter` parameter matches (and
+/// `also`), for a bulk operation named `what`.
+fn matching_ids(
+    emulator: &EmulatorHandle,
+    kind: ObjectKind,
+    raw: Option<String>,
+    what: &str,
+    also: impl Fn(&Record) -> bool,
+) -> Result<Vec<String>, ApiError> {
+    let query = QueryParams::parse(raw);
+    let filter_text = query
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("'filter' is required to {what} records")))?;
+    let filter = Filter::parse(kind, filter_text)?;
+    Ok(emulator.read(|world| {
+        world
+            .rows(kind)
+            .filter(|r| also(r) && filter.matches(r))
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    }))
+}
+
 /// `DELETE /rest/<objects>?filter=...`: a bulk HARD delete (a filter is required, as
 /// deleting a whole table by accident should not be one request away). Answers the
 /// removed ids; Twenty 2.21.0 sends one `destroyed` event for all of them.
@@ -244,19 +268,7 @@ async fn delete_many(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let kind = kind_of(&object)?;
-    let query = QueryParams::parse(raw);
-    let filter_text = query
-        .get("filter")
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| ApiError::bad_request("'filter' is required to delete records"))?;
-    let filter = Filter::parse(kind, filter_text)?;
-    let ids: Vec<String> = emulator.read(|world| {
-        world
-            .rows(kind)
-            .filter(|r| filter.matches(r))
-            .filter_map(|r| r["id"].as_str().map(str::to_string))
-            .collect()
-    });
+    let ids = matching_ids(&emulator, kind, raw, "delete", |_| true)?;
     let records = emulator.mutate(|world| world.destroy_many(kind, &ids))?;
     let gone: Vec<Value> = records.iter().map(|r| json!({ "id": r["id"] })).collect();
     Ok(data(
@@ -274,19 +286,9 @@ async fn restore_many(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let kind = kind_of(&object)?;
-    let query = QueryParams::parse(raw);
-    let filter_text = query
-        .get("filter")
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| ApiError::bad_request("'filter' is required to restore records"))?;
-    let filter = Filter::parse(kind, filter_text)?;
-    let ids: Vec<String> = emulator.read(|world| {
-        world
-            .rows(kind)
-            .filter(|r| !r["deletedAt"].is_null() && filter.matches(r))
-            .filter_map(|r| r["id"].as_str().map(str::to_string))
-            .collect()
-    });
+    let ids = matching_ids(&emulator, kind, raw, "restore", |r| {
+        !r["deletedAt"].is_null()
+    })?;
     let records = emulator.mutate(|world| world.restore(kind, &ids, Actor::Api))?;
     Ok(data(
         200,
