@@ -160,7 +160,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         let mut run = self.start(requested, owner).await?;
         run.push = push;
         run.stats_before = stats_before;
-        match self.recheck(deadline).await {
+        match self.read_rechecks(deadline).await {
             Ok(counts) => run.counts.merge(counts),
             Err(e) if e.is_budget() => return run.pause(Some(e)).await,
             Err(e) => {

@@ -16,7 +16,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
     /// Reads up to one request's worth of queued rechecks (more wait for the next run)
     /// and applies what Twenty holds as a list read: it orders any version within the
     /// doubtful millisecond. A recheck is cleared only once its lead was read.
-    pub async fn recheck(&self, deadline: Instant) -> Result<ApplyCounts, SyncError> {
+    pub async fn read_rechecks(&self, deadline: Instant) -> Result<ApplyCounts, SyncError> {
         // One page must hold every lead asked for: a lead missing from a complete page
         // is gone from Twenty, one missing from a cut-off page is not.
         let batch = MAX_IDS.min(self.twenty.page_size().max(1) as usize);
