@@ -29,6 +29,15 @@ const TRANSACTION_MAX: usize = 100;
 /// Single conditional writes in flight at once.
 const WRITE_CONCURRENCY: usize = 16;
 
+/// Note links removed in a lead's own transaction (DynamoDB allows 100 actions in one;
+/// the lead, its count, its marks and conflicts take the rest). More go right after.
+const UNLINKS_IN_TRANSACTION: usize = 50;
+
+/// The write leaves no live lead (a tombstone, or nothing).
+fn removes_lead(w: &LeadWrite) -> bool {
+    w.item.as_ref().is_none_or(|item| !item.is_live())
+}
+
 /// An item's primary key.
 pub(crate) type Key = HashMap<String, AttributeValue>;
 
@@ -134,13 +143,18 @@ impl DynamoLeadStore {
         // only nulls their `targetLeadId`, silently, so nothing later would remove them.
         let mut unlinks: Vec<Vec<Key>> = vec![Vec::new(); writes.len()];
         for (i, w) in writes.iter().enumerate() {
-            if w.live_delta < 0 {
-                unlinks[i] = self.note_link_keys(&w.id).await?;
+            if removes_lead(w) {
+                let mut keys = self.note_link_keys(&w.id).await?;
+                keys.truncate(UNLINKS_IN_TRANSACTION);
+                unlinks[i] = keys;
             }
         }
         let (counted, plain): (Vec<usize>, Vec<usize>) = (0..writes.len()).partition(|&i| {
             let w = &writes[i];
-            w.live_delta != 0 || !w.conflicts.is_empty() || recheck_marks(w) > 0
+            w.live_delta != 0
+                || !w.conflicts.is_empty()
+                || recheck_marks(w) > 0
+                || !unlinks[i].is_empty()
         });
         let plain_results: Vec<(usize, bool)> = stream::iter(plain)
             .map(|i| async move { self.write_single(&writes[i]).await.map(|ok| (i, ok)) })
@@ -172,6 +186,14 @@ impl DynamoLeadStore {
         if !chunk.is_empty() {
             self.write_chunk(writes, &unlinks, &chunk, &mut results)
                 .await?;
+        }
+        // Links beyond what a transaction holds, and any written between the query and
+        // the transaction (a late delivery that still saw the lead live), go now that
+        // the lead has.
+        for (i, w) in writes.iter().enumerate() {
+            if results[i] && removes_lead(w) {
+                self.remove_links(self.note_link_keys(&w.id).await?).await?;
+            }
         }
         Ok(results)
     }

@@ -163,6 +163,21 @@ impl DynamoLeadStore {
         }
     }
 
+    /// Removes note links by key (those of a lead that is gone).
+    pub(crate) async fn remove_links(&self, keys: Vec<Key>) -> Result<(), StoreError> {
+        for key in keys {
+            let request = self
+                .client()
+                .delete_item()
+                .table_name(self.table())
+                .set_key(Some(key));
+            retry_throttled(|| request.clone().send())
+                .await
+                .map_err(|e| StoreError::dynamo("DeleteItem", e))?;
+        }
+        Ok(())
+    }
+
     /// The notes linked to a lead, each as Twenty sent it.
     pub async fn notes_of(&self, lead: &LeadId) -> Result<Vec<Map<String, Value>>, StoreError> {
         let links = self

@@ -157,7 +157,7 @@ async fn a_note_created_while_the_webhook_is_down_arrives_with_the_next_delta() 
 }
 
 /// Issue #15: destroying a lead in Twenty nulls its note links' `targetLeadId`,
-/// silently. The lead's tombstone takes the mirror's links with it.
+/// silently. The lead's tombstone takes the mirror's links with it, however many.
 #[tokio::test]
 async fn a_destroyed_lead_leaves_no_orphan_note_link() {
     let stack = TestStack::start(Seed::DemoLeads).await;
@@ -165,20 +165,25 @@ async fn a_destroyed_lead_leaves_no_orphan_note_link() {
     delta_sync::handle(&f, event(json!({}))).await.unwrap();
     let lead = ids_of(&stack.emulator.records("leads")).remove(0);
     let lead_id = spartan_sync::LeadId::parse(&lead).unwrap();
-    let note = stack
-        .emulator
-        .create("notes", json!({"title": "Quote sent"}));
-    stack.emulator.create(
-        "noteTargets",
-        json!({"noteId": note["id"], "targetLeadId": lead}),
-    );
+    // More links than one DynamoDB transaction can remove along with the lead.
+    const NOTES: usize = 120;
+    for n in 0..NOTES {
+        let note = stack
+            .emulator
+            .create("notes", json!({"title": format!("Call {n}")}));
+        stack.emulator.create(
+            "noteTargets",
+            json!({"noteId": note["id"], "targetLeadId": lead}),
+        );
+    }
     delta_sync::handle(&f, event(json!({}))).await.unwrap();
-    assert_eq!(stack.store.notes_of(&lead_id).await.unwrap().len(), 1);
+    assert_eq!(stack.store.notes_of(&lead_id).await.unwrap().len(), NOTES);
 
     assert!(stack.emulator.destroy("leads", &lead));
-    delta_sync::handle(&f, event(reconcile_payload()))
+    let reconcile = delta_sync::handle(&f, event(reconcile_payload()))
         .await
         .unwrap();
+    assert_eq!(reconcile.removed, 1);
     let links = stack
         .dynamo
         .query()
