@@ -174,6 +174,14 @@ fn run_values(s: &SyncSummary) -> Vec<(&'static str, Value)> {
     if let Some(lag) = s.watermark_lag_seconds {
         values.push(("WatermarkLagSeconds", json!(lag)));
     }
+    if !s.related.is_empty() {
+        // Notes and note links pulled after the leads: a pull that fails every run
+        // shows here, not in the run's status.
+        let failed = s.related.iter().filter(|r| r.error.is_some()).count();
+        let written: u64 = s.related.iter().map(|r| r.written).sum();
+        values.push(("RelatedPullsFailed", json!(failed)));
+        values.push(("RelatedWritten", json!(written)));
+    }
     if let Some(push) = &s.push {
         values.push(("PushedChanges", json!(push.pushed)));
         values.push(("PushFailures", json!(push.failed)));

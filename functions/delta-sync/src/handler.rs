@@ -56,13 +56,15 @@ pub async fn handle(
 ) -> Result<SyncSummary, HandlerError> {
     let requested = parse_requested_mode(&event.payload).map_err(HandlerError::BadPayload)?;
     let deadline = run_deadline(&event.context);
+    // The notes pulled after the leads end within the same time budget.
+    let budgeted = function.engine.budgeted(Instant::now(), deadline);
     match function.engine.run(requested, deadline).await {
         Ok(mut summary) => {
             // A skipped run leaves the notes to the run that holds the lease.
             if let (Some(related), false) =
                 (&function.related, summary.status == RunStatus::Skipped)
             {
-                summary.related = related.pull(summary.mode == SyncMode::Full, deadline).await;
+                summary.related = related.pull(summary.mode == SyncMode::Full, budgeted).await;
             }
             // For the dashboard's open-conflicts number (a person's job, not an alarm): a
             // count that reads every conflict kept, so only when telemetry is written.

@@ -41,7 +41,7 @@ pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
 pub use notes::NoteOutcome;
 pub use schema::create_table;
 pub use sync_state::{
-    Checkpoint, CheckpointChange, Reachability, RunRecord, SweepProgress, SyncState,
+    Checkpoint, CheckpointChange, PullProgress, Reachability, RunRecord, SweepProgress, SyncState,
 };
 
 /// A DynamoDB client from the usual AWS configuration chain (`AWS_REGION`,

@@ -46,6 +46,21 @@ pub struct SyncState {
     /// mirror. Unlike the watermark, it does not age while Twenty is quiet.
     #[serde(default)]
     pub fresh_as_of: Option<Timestamp>,
+    /// A related object's pull in progress (notes, note links): where the next run
+    /// resumes it.
+    #[serde(default)]
+    pub pull: Option<PullProgress>,
+}
+
+/// Enough to resume a related object's pull where it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullProgress {
+    pub full: bool,
+    pub since: Option<Timestamp>,
+    pub cursor: Option<String>,
+    pub began: Timestamp,
+    pub newest_seen: Option<Timestamp>,
 }
 
 /// Enough to resume a pass exactly where it stopped.
@@ -231,13 +246,32 @@ impl DynamoLeadStore {
             .update_item()
             .table_name(self.table())
             .set_key(Some(self.state_key()))
-            .update_expression(format!("SET {}", sets.join(", ")))
+            .update_expression(format!("SET {} REMOVE pull", sets.join(", ")))
             .condition_expression("attribute_not_exists(freshAsOf) OR freshAsOf < :fresh")
             .set_expression_attribute_values(Some(values));
         let sent = send_if(|| request.clone().send())
             .await
             .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
         Ok(sent.is_some())
+    }
+
+    /// Stores a related object's pull progress after a page (not leased: pulls only
+    /// write versioned items, so two that overlap are safe; the last saved wins).
+    pub async fn save_pull(&self, progress: &PullProgress) -> Result<(), StoreError> {
+        let key = sync_pk(self.object());
+        let value = serde_dynamo::to_attribute_value(progress)
+            .map_err(|source| StoreError::Mapping { key, source })?;
+        let request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(self.state_key()))
+            .update_expression("SET pull = :p")
+            .expression_attribute_values(":p", value);
+        retry_throttled(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
+        Ok(())
     }
 
     /// Stores a pass's progress after a page, so that a run killed mid-way resumes

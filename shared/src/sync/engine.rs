@@ -101,6 +101,15 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         }
     }
 
+    /// The caller's deadline, or the configured time budget from `started` if sooner:
+    /// when a run begun at `started` must end, whatever it still does after the pass.
+    pub fn budgeted(&self, started: Instant, deadline: Instant) -> Instant {
+        match self.settings.time_budget {
+            Some(budget) => deadline.min(started + budget),
+            None => deadline,
+        }
+    }
+
     pub fn store(&self) -> &M {
         &self.store
     }
@@ -118,10 +127,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         deadline: Instant,
     ) -> Result<SyncSummary, SyncError> {
         let started = Instant::now();
-        let deadline = match self.settings.time_budget {
-            Some(budget) => deadline.min(started + budget),
-            None => deadline,
-        };
+        let deadline = self.budgeted(started, deadline);
         let owner = uuid::Uuid::new_v4().to_string();
         match self
             .store

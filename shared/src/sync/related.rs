@@ -7,8 +7,8 @@
 //!
 //! A pull is read-only towards Twenty and every write is versioned (an older version
 //! never replaces a newer one), so two pulls may overlap: the state only moves for the
-//! pull that began last. A pull that runs short of time records nothing and the next
-//! starts over from the same bound.
+//! pull that began last. A pull stores its cursor after each page; one that runs short
+//! of time is resumed from there by the next run, and only its end moves the state.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::window;
 use crate::domain::{LeadId, ObjectName, RemoteRecord, Timestamp};
-use crate::store::{DynamoLeadStore, NoteOutcome, StoreError, WriteOrigin};
+use crate::store::{DynamoLeadStore, NoteOutcome, PullProgress, StoreError, WriteOrigin};
 use crate::twenty::{ListQuery, TwentyClient, TwentyError};
 
 /// The related objects every run pulls.
@@ -78,6 +78,8 @@ pub fn decide(kind: Related, record: &RemoteRecord) -> RelatedWrite {
 pub struct RelatedSummary {
     pub object: String,
     pub full: bool,
+    /// This pull continued one an earlier run had stored progress of.
+    pub resumed: bool,
     pub pages: u32,
     pub fetched: u64,
     /// Items written or removed (a version already stored costs nothing).
@@ -137,6 +139,7 @@ impl RelatedPull {
             let mut summary = RelatedSummary {
                 object: kind.object().plural().to_string(),
                 full,
+                resumed: false,
                 pages: 0,
                 fetched: 0,
                 written: 0,
@@ -165,22 +168,35 @@ impl RelatedPull {
         summary: &mut RelatedSummary,
     ) -> Result<(), PullError> {
         let loaded = state.load_state().await?;
-        // The first pull of an object reads it whole.
-        let since = match (full, loaded.fresh_as_of) {
-            (false, Some(_)) => Some(window::delta_since(
-                loaded.watermark.unwrap_or_else(Timestamp::now),
-                loaded.fresh_as_of,
-                self.lookback,
-                self.clock_skew,
-            )),
-            _ => None,
+        // A pull in progress is finished first, whatever was asked (as the leads' pass).
+        let mut progress = match loaded.pull {
+            Some(p) => {
+                summary.full = p.full;
+                summary.resumed = true;
+                p
+            }
+            None => PullProgress {
+                full,
+                // The first pull of an object reads it whole.
+                since: match (full, loaded.fresh_as_of) {
+                    (false, Some(_)) => Some(window::delta_since(
+                        loaded.watermark.unwrap_or_else(Timestamp::now),
+                        loaded.fresh_as_of,
+                        self.lookback,
+                        self.clock_skew,
+                    )),
+                    _ => None,
+                },
+                cursor: None,
+                began: Timestamp::now(),
+                newest_seen: loaded.watermark,
+            },
         };
-        let began = Timestamp::now();
-        let mut query = ListQuery::changes_since(since, twenty.page_size());
-        let mut newest = loaded.watermark;
+        let mut query = ListQuery::changes_since(progress.since, twenty.page_size())
+            .after(progress.cursor.clone());
         loop {
             if Instant::now() + self.reserve >= deadline {
-                tracing::info!(object = %summary.object, pages = summary.pages, "out of time: {} resumes from the same bound next run", summary.object);
+                tracing::info!(object = %summary.object, pages = summary.pages, "out of time: {} resumes from its last stored page next run", summary.object);
                 return Ok(());
             }
             let page = twenty.list(&query, deadline).await?;
@@ -190,18 +206,22 @@ impl RelatedPull {
                 if self.store_one(kind, state, record).await? == NoteOutcome::Applied {
                     summary.written += 1;
                 }
-                newest = newest.max(Some(record.updated_at()));
+                progress.newest_seen = progress.newest_seen.max(Some(record.updated_at()));
             }
             match page.end_cursor {
                 Some(cursor) if page.has_next_page && !page.records.is_empty() => {
                     query.starting_after = Some(cursor);
+                    progress.cursor = query.starting_after.clone();
+                    state.save_pull(&progress).await?;
                 }
                 _ => break,
             }
         }
         summary.complete = true;
         let report = serde_json::to_value(&*summary).unwrap_or(Value::Null);
-        state.record_pull(newest, began, &report).await?;
+        state
+            .record_pull(progress.newest_seen, progress.began, &report)
+            .await?;
         Ok(())
     }
 

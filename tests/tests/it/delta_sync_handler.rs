@@ -197,3 +197,51 @@ async fn a_destroyed_lead_leaves_no_orphan_note_link() {
         .unwrap();
     assert_eq!(links.count(), 0, "orphan links: {:?}", links.items());
 }
+
+/// A note pull that stops mid-way (here Twenty refuses its second page) keeps its
+/// position: the next run resumes it from the last stored page, not from the start, and
+/// only then moves the notes' state.
+#[tokio::test]
+async fn a_note_pull_cut_short_resumes_from_its_last_stored_page() {
+    use spartan_sync_tests::emulator::Fault;
+
+    let stack = TestStack::with_page_size(Seed::Empty, 20).await;
+    for n in 0..50 {
+        stack
+            .emulator
+            .create("notes", json!({"title": format!("Note {n}")}));
+    }
+    let settings = SyncSettings::default();
+    let related = RelatedPull::new(
+        stack.engine.twenty(),
+        &stack.store,
+        settings.lookback,
+        settings.clock_skew,
+        std::time::Duration::ZERO,
+    );
+    stack.emulator.after_list_request(
+        1,
+        Box::new(|emu| {
+            emu.push_fault(Fault::Status {
+                code: 400,
+                retry_after_secs: None,
+            })
+        }),
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let first = related.pull(false, deadline).await;
+    let notes = &first[0];
+    assert_eq!((notes.pages, notes.fetched, notes.complete), (1, 20, false));
+    assert!(notes.error.is_some(), "{notes:?}");
+
+    let second = related.pull(false, deadline).await;
+    let notes = &second[0];
+    assert!(notes.resumed && notes.complete, "{notes:?}");
+    assert_eq!(
+        (notes.pages, notes.fetched),
+        (2, 30),
+        "from page 2, not from the start"
+    );
+    let state = stack.store.for_object("notes").load_state().await.unwrap();
+    assert!(state.pull.is_none() && state.fresh_as_of.is_some());
+}
