@@ -14,6 +14,8 @@ pub enum SyncError {
         #[source]
         source: TwentyError,
     },
+    #[error("storing the rechecked leads failed: {0}")]
+    RecheckStore(#[source] StoreError),
     #[error("storing page {page} failed: {source}")]
     Store {
         page: u32,

@@ -39,7 +39,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         };
         let counts = apply::apply_page(&self.store, &page.records, &ctx)
             .await
-            .map_err(|source| SyncError::Store { page: 0, source })?;
+            .map_err(SyncError::RecheckStore)?;
         // Should Twenty cut the page short anyway, only the leads it returned are done.
         let done = |r: &&crate::store::Recheck| {
             !page.has_next_page || page.records.iter().any(|rec| rec.id() == &r.id)

@@ -179,9 +179,9 @@ impl RelatedPull {
                 full,
                 // The first pull of an object reads it whole.
                 since: match (full, loaded.fresh_as_of) {
-                    (false, Some(_)) => Some(window::delta_since(
-                        loaded.watermark.unwrap_or_else(Timestamp::now),
-                        loaded.fresh_as_of,
+                    (false, Some(began)) => Some(window::delta_since(
+                        loaded.watermark.unwrap_or(began),
+                        Some(began),
                         self.lookback,
                         self.clock_skew,
                     )),

@@ -170,6 +170,18 @@ mod tests {
         Timestamp::parse("2026-01-01T00:00:00Z").unwrap()
     }
 
+    /// A POST of the lead event with no signature headers.
+    fn unsigned_lead() -> Delivery<'static> {
+        Delivery {
+            method: "POST",
+            headers: SignatureHeaders {
+                timestamp: None,
+                signature: None,
+            },
+            body: LEAD.as_bytes(),
+        }
+    }
+
     /// Admits `body` signed now with [`SECRET`], sent with `method`.
     fn admit_signed(
         method: &str,
@@ -214,14 +226,7 @@ mod tests {
         );
         assert_eq!(err.to_string(), "body is larger than 10 bytes");
 
-        let unsigned = Delivery {
-            method: "POST",
-            headers: SignatureHeaders {
-                timestamp: None,
-                signature: None,
-            },
-            body: LEAD.as_bytes(),
-        };
+        let unsigned = unsigned_lead();
         let err = admit(unsigned, &signed, now()).unwrap_err();
         assert!(matches!(err, Refusal::BadSignature(_)), "{err:?}");
         assert!(err.to_string().starts_with("invalid signature: "), "{err}");
@@ -238,14 +243,7 @@ mod tests {
 
     #[test]
     fn without_a_secret_the_signature_is_not_checked() {
-        let unsigned = Delivery {
-            method: "POST",
-            headers: SignatureHeaders {
-                timestamp: None,
-                signature: None,
-            },
-            body: LEAD.as_bytes(),
-        };
+        let unsigned = unsigned_lead();
         assert!(admit(unsigned, &config(None, 1024), now()).is_ok());
     }
 
