@@ -13,6 +13,7 @@ use super::errors::ApiError;
 use super::faults::{Fault, FaultQueue, RateLimiter};
 use super::gate::LoggedRequest;
 use super::schema::{ObjectKind, Record};
+use super::seed;
 use super::webhooks::Webhook;
 use super::world::{Actor, Change, Outcome, World};
 
@@ -50,7 +51,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// the test, so it panics.
 fn kind_of(object: &str) -> ObjectKind {
     ObjectKind::from_name(object).unwrap_or_else(|| {
-        panic!("the emulator has no object {object:?} (leads, notes, noteTargets)")
+        let known: Vec<&str> = ObjectKind::ALL.iter().map(|k| k.plural()).collect();
+        panic!(
+            "the emulator has no object {object:?} ({})",
+            known.join(", ")
+        )
     })
 }
 
@@ -174,6 +179,49 @@ impl EmulatorHandle {
         self.mutate(|w| w.restore(kind, &ids, Actor::Person))
             .ok()
             .and_then(|mut restored| restored.pop())
+    }
+
+    /// Creates `n` generated records of `object` (plural or singular: `people`,
+    /// `companies`, `opportunities`, `leads`, ...) in one batch, as an API key would: they
+    /// share one `updatedAt`, and `created` webhooks fire. Deterministic: the `k`-th
+    /// generated record of an object has the same id and fields in every run; a later
+    /// call continues after the rows already there. Returns the records, in input order.
+    pub fn seed(&self, object: &str, n: usize) -> Vec<Value> {
+        let kind = kind_of(object);
+        let records = self.read(|w| {
+            let mut start = w.rows(kind).count();
+            loop {
+                let batch: Vec<Record> = (start..start + n)
+                    .map(|i| seed::generated(kind, i))
+                    .collect();
+                let taken =
+                    |r: &Record| r["id"].as_str().is_some_and(|id| w.get(kind, id).is_some());
+                match batch.iter().position(taken) {
+                    None => break batch,
+                    Some(at) => start += at + 1,
+                }
+            }
+        });
+        self.mutate(|w| w.create(kind, &records, Actor::Api, false))
+            .unwrap_or_else(|e| panic!("emulator seed {object}: {:?}", e.messages))
+    }
+
+    /// `n` generated people (`name`, `emails`, `linkedinLink`, `jobTitle`, `phones`; no
+    /// company): [`seed`](Self::seed)`("people", n)`.
+    pub fn seed_people(&self, n: usize) -> Vec<Value> {
+        self.seed("people", n)
+    }
+
+    /// `n` generated companies (`name`, `domainName`, `address`, `annualRevenue`):
+    /// [`seed`](Self::seed)`("companies", n)`.
+    pub fn seed_companies(&self, n: usize) -> Vec<Value> {
+        self.seed("companies", n)
+    }
+
+    /// `n` generated opportunities (`name`, `amount`, `stage`; no company or contact):
+    /// [`seed`](Self::seed)`("opportunities", n)`.
+    pub fn seed_opportunities(&self, n: usize) -> Vec<Value> {
+        self.seed("opportunities", n)
     }
 
     /// Includes soft-deleted records.

@@ -50,6 +50,19 @@ const NESTED_ORDER: &[&str] = &[
     "currencyCode",
     "blocknote",
     "markdown",
+    "firstName",
+    "lastName",
+    "primaryLinkLabel",
+    "primaryLinkUrl",
+    "secondaryLinks",
+    "addressStreet1",
+    "addressStreet2",
+    "addressCity",
+    "addressPostcode",
+    "addressState",
+    "addressCountry",
+    "addressLat",
+    "addressLng",
 ];
 
 /// Serialises `value`; objects that are records of `kind` get that object's field order.

@@ -11,7 +11,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Objects: `leads`, `notes`, `noteTargets`. [`Emulator`] derefs to [`EmulatorHandle`],
+//! Objects: `leads`, `notes`, `noteTargets`, and Twenty's standard `people`, `companies`
+//! and `opportunities`. [`Emulator`] derefs to [`EmulatorHandle`],
 //! which carries the direct-edit, fault, rate-limit and webhook controls.
 
 mod clock;
@@ -27,6 +28,7 @@ mod routes;
 mod schema;
 mod search_vector;
 mod seed;
+mod standard_objects;
 mod webhooks;
 mod world;
 

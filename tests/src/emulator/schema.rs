@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
+use super::standard_objects::{COMPANY_FIELDS, OPPORTUNITY_FIELDS, PERSON_FIELDS};
 
 pub(crate) type Record = Map<String, Value>;
 
@@ -12,10 +13,20 @@ pub(crate) enum ObjectKind {
     Lead,
     Note,
     NoteTarget,
+    Person,
+    Company,
+    Opportunity,
 }
 
 impl ObjectKind {
-    pub(crate) const ALL: [ObjectKind; 3] = [Self::Lead, Self::Note, Self::NoteTarget];
+    pub(crate) const ALL: [ObjectKind; 6] = [
+        Self::Lead,
+        Self::Note,
+        Self::NoteTarget,
+        Self::Person,
+        Self::Company,
+        Self::Opportunity,
+    ];
 
     /// Accepts the plural (as in URLs) and, for test helpers, the singular.
     pub(crate) fn from_name(name: &str) -> Option<Self> {
@@ -33,6 +44,9 @@ impl ObjectKind {
             Self::Lead => "leads",
             Self::Note => "notes",
             Self::NoteTarget => "noteTargets",
+            Self::Person => "people",
+            Self::Company => "companies",
+            Self::Opportunity => "opportunities",
         }
     }
 
@@ -41,6 +55,9 @@ impl ObjectKind {
             Self::Lead => "lead",
             Self::Note => "note",
             Self::NoteTarget => "noteTarget",
+            Self::Person => "person",
+            Self::Company => "company",
+            Self::Opportunity => "opportunity",
         }
     }
 
@@ -50,6 +67,9 @@ impl ObjectKind {
             Self::Lead => "Lead",
             Self::Note => "Note",
             Self::NoteTarget => "NoteTarget",
+            Self::Person => "Person",
+            Self::Company => "Company",
+            Self::Opportunity => "Opportunity",
         }
     }
 
@@ -59,15 +79,22 @@ impl ObjectKind {
             Self::Lead => "Leads",
             Self::Note => "Notes",
             Self::NoteTarget => "NoteTargets",
+            Self::Person => "People",
+            Self::Company => "Companies",
+            Self::Opportunity => "Opportunities",
         }
     }
 
-    /// `objectMetadata.id` in webhook bodies: stable per object (the captured values).
+    /// `objectMetadata.id` in webhook bodies: stable per object (the captured values for
+    /// leads, notes and noteTargets; made up for the others, which vary by workspace).
     pub(crate) fn metadata_id(self) -> &'static str {
         match self {
             Self::Lead => "17714a70-29e7-4dda-819c-789b7c8a9fb5",
             Self::Note => "e0301bef-a280-4bf3-b35c-fe49898a7be6",
             Self::NoteTarget => "19d83859-53d3-41e9-a939-0bf2266f1747",
+            Self::Person => "5c1f3a7e-8d2b-4e6f-9a41-0b7c2d9e6f13",
+            Self::Company => "a84e2c6d-1f3b-4a97-8e5c-7d2f0b4a9c61",
+            Self::Opportunity => "3e9b7f25-6c4d-4b18-a0f3-9d8e1c2b7a54",
         }
     }
 
@@ -77,6 +104,9 @@ impl ObjectKind {
             Self::Lead => LEAD_FIELDS,
             Self::Note => NOTE_FIELDS,
             Self::NoteTarget => NOTE_TARGET_FIELDS,
+            Self::Person => PERSON_FIELDS,
+            Self::Company => COMPANY_FIELDS,
+            Self::Opportunity => OPPORTUNITY_FIELDS,
         }
     }
 
@@ -112,6 +142,11 @@ pub(crate) enum FieldType {
     Currency,
     RichText,
     Actor,
+    FullName,
+    Links,
+    Address,
+    /// FILES: an array of `{fileId, label, ...}`, or null (an empty array is stored as null).
+    Files,
 }
 
 /// How a value compares in filters and sorts.
@@ -127,7 +162,7 @@ pub(crate) enum Scalar {
 
 const LEAD_STATUSES: &[&str] = &["NEW", "QUALIFIED", "LOST"];
 
-const fn system(name: &'static str, ty: FieldType) -> Field {
+pub(crate) const fn system(name: &'static str, ty: FieldType) -> Field {
     Field {
         name,
         ty,
@@ -135,7 +170,7 @@ const fn system(name: &'static str, ty: FieldType) -> Field {
     }
 }
 
-const fn user(name: &'static str, ty: FieldType) -> Field {
+pub(crate) const fn user(name: &'static str, ty: FieldType) -> Field {
     Field {
         name,
         ty,
@@ -193,6 +228,7 @@ const NOTE_TARGET_FIELDS: &[Field] = &[
     user("targetCompanyId", FieldType::Uuid),
     user("noteId", FieldType::Uuid),
     user("targetPersonId", FieldType::Uuid),
+    user("targetOpportunityId", FieldType::Uuid),
     user("targetLeadId", FieldType::Uuid),
 ];
 
@@ -221,6 +257,22 @@ impl FieldType {
                 ("name", Scalar::Text),
                 ("context", Scalar::Json),
             ],
+            Self::FullName => &[("firstName", Scalar::Text), ("lastName", Scalar::Text)],
+            Self::Links => &[
+                ("primaryLinkLabel", Scalar::Text),
+                ("primaryLinkUrl", Scalar::Text),
+                ("secondaryLinks", Scalar::Json),
+            ],
+            Self::Address => &[
+                ("addressStreet1", Scalar::Text),
+                ("addressStreet2", Scalar::Text),
+                ("addressCity", Scalar::Text),
+                ("addressPostcode", Scalar::Text),
+                ("addressState", Scalar::Text),
+                ("addressCountry", Scalar::Text),
+                ("addressLat", Scalar::Number),
+                ("addressLng", Scalar::Number),
+            ],
             _ => &[],
         }
     }
@@ -243,7 +295,7 @@ impl FieldType {
     /// The value an unset field has: every field is present on every record.
     pub(crate) fn default_value(self) -> Value {
         match self {
-            Self::Uuid | Self::DateTime | Self::Number | Self::Actor => Value::Null,
+            Self::Uuid | Self::DateTime | Self::Number | Self::Actor | Self::Files => Value::Null,
             Self::Text => json!(""),
             Self::Select { default, .. } => json!(default),
             Self::Emails => json!({"primaryEmail": "", "additionalEmails": []}),
@@ -255,6 +307,20 @@ impl FieldType {
             }),
             Self::Currency => json!({"amountMicros": null, "currencyCode": ""}),
             Self::RichText => json!({"blocknote": "", "markdown": ""}),
+            Self::FullName => json!({"firstName": "", "lastName": ""}),
+            Self::Links => {
+                json!({"primaryLinkLabel": "", "primaryLinkUrl": "", "secondaryLinks": []})
+            }
+            Self::Address => json!({
+                "addressStreet1": "",
+                "addressStreet2": "",
+                "addressCity": "",
+                "addressPostcode": "",
+                "addressState": "",
+                "addressCountry": "",
+                "addressLat": null,
+                "addressLng": null,
+            }),
         }
     }
 }
@@ -363,6 +429,7 @@ fn check_plain(name: &str, ty: FieldType, value: &Value) -> Result<Value, ApiErr
         (FieldType::Text, Value::String(_)) | (FieldType::Number, Value::Number(_)) => true,
         (FieldType::Uuid, Value::String(s)) => is_valid_uuid(s),
         (FieldType::DateTime, Value::String(s)) => super::clock::parse_instant(s).is_some(),
+        (FieldType::Files, Value::Array(items)) => items.iter().all(Value::is_object),
         (FieldType::Select { options, .. }, other) => {
             if other.as_str().is_some_and(|s| options.contains(&s)) {
                 true
@@ -385,6 +452,7 @@ fn check_plain(name: &str, ty: FieldType, value: &Value) -> Result<Value, ApiErr
     }
     Ok(match (ty, value) {
         (FieldType::Uuid, Value::String(s)) => Value::String(s.to_ascii_lowercase()),
+        (FieldType::Files, Value::Array(items)) if items.is_empty() => Value::Null,
         _ => value.clone(),
     })
 }

@@ -7,6 +7,13 @@ use super::schema::{ObjectKind, Record};
 
 pub(crate) fn compute(kind: ObjectKind, record: &Record) -> String {
     let text = |key: &str| record.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    let sub = |key: &str, sub: &str| {
+        record
+            .get(key)
+            .and_then(|v| v.get(sub))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+    };
     let source = match kind {
         ObjectKind::Lead => text("name").to_string(),
         ObjectKind::Note => {
@@ -18,6 +25,16 @@ pub(crate) fn compute(kind: ObjectKind, record: &Record) -> String {
             format!("{} {markdown}", text("title"))
         }
         ObjectKind::NoteTarget => text("id").to_string(),
+        ObjectKind::Person => [
+            sub("name", "firstName"),
+            sub("name", "lastName"),
+            sub("emails", "primaryEmail"),
+            sub("phones", "primaryPhoneNumber"),
+            text("jobTitle"),
+        ]
+        .join(" "),
+        ObjectKind::Company => format!("{} {}", text("name"), sub("domainName", "primaryLinkUrl")),
+        ObjectKind::Opportunity => text("name").to_string(),
     };
     vector(&source)
 }

@@ -225,6 +225,80 @@ fn generated_lead(i: usize) -> Record {
     }))
 }
 
+/// The `index`-th generated record of `kind`, id included: the same in every run.
+pub(crate) fn generated(kind: ObjectKind, index: usize) -> Record {
+    let mut record = match kind {
+        ObjectKind::Lead => generated_lead(index),
+        ObjectKind::Person => generated_person(index),
+        ObjectKind::Company => generated_company(index),
+        ObjectKind::Opportunity => generated_opportunity(index),
+        ObjectKind::Note => object(json!({"title": format!("Generated note {index:05}")})),
+        ObjectKind::NoteTarget => Record::new(),
+    };
+    let salt = kind
+        .plural()
+        .bytes()
+        .fold(0u64, |h, b| h.rotate_left(8) ^ u64::from(b));
+    let index = u64::try_from(index).unwrap_or(u64::MAX);
+    let mut rng = StdRng::seed_from_u64(salt ^ index.rotate_left(32));
+    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
+    record.insert("id".into(), id.to_string().into());
+    record
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena",
+];
+const LAST_NAMES: &[&str] = &[
+    "Okafor", "Schmidt", "Tanaka", "Rossi", "Nguyen", "Silva", "Kowalski", "Haddad", "Moreau",
+];
+const JOB_TITLES: &[&str] = &["CEO", "CTO", "Head of Sales", "Buyer", "Engineer", ""];
+const CITIES: &[(&str, &str)] = &[
+    ("San Francisco", "United States"),
+    ("London", "United Kingdom"),
+    ("Berlin", "Germany"),
+    ("Paris", "France"),
+];
+const STAGES: &[&str] = &["NEW", "SCREENING", "MEETING", "PROPOSAL", "CUSTOMER"];
+
+fn generated_person(i: usize) -> Record {
+    let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+    let last = LAST_NAMES[(i / FIRST_NAMES.len()) % LAST_NAMES.len()];
+    let handle = format!("{first}.{last}{i}").to_lowercase();
+    object(json!({
+        "name": {"firstName": first, "lastName": last},
+        "emails": {"primaryEmail": format!("{handle}@example.com")},
+        "linkedinLink": {"primaryLinkUrl": format!("https://www.linkedin.com/in/{handle}")},
+        "jobTitle": JOB_TITLES[i % JOB_TITLES.len()],
+        "phones": {
+            "primaryPhoneNumber": format!("556{i:07}"),
+            "primaryPhoneCountryCode": "US",
+            "primaryPhoneCallingCode": "+1",
+        },
+    }))
+}
+
+fn generated_company(i: usize) -> Record {
+    let name = COMPANIES[i % COMPANIES.len()];
+    let suffix = SUFFIXES[(i / COMPANIES.len()) % SUFFIXES.len()];
+    let slug = name.to_lowercase().replace(' ', "");
+    let (city, country) = CITIES[i % CITIES.len()];
+    object(json!({
+        "name": format!("{name} {suffix} {i}"),
+        "domainName": {"primaryLinkUrl": format!("https://{slug}{i}.example.com")},
+        "address": {"addressCity": city, "addressCountry": country},
+        "annualRevenue": {"amountMicros": (i % 50 + 1) as i64 * 100_000_000_000, "currencyCode": "USD"},
+    }))
+}
+
+fn generated_opportunity(i: usize) -> Record {
+    object(json!({
+        "name": format!("Generated deal {i:05}"),
+        "amount": {"amountMicros": (i % 20 + 1) as i64 * 1_000_000_000, "currencyCode": "USD"},
+        "stage": STAGES[i % STAGES.len()],
+    }))
+}
+
 fn object(value: Value) -> Record {
     match value {
         Value::Object(map) => map,

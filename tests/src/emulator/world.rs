@@ -9,6 +9,7 @@ use super::clock::{Clock, Millis, format_ms};
 use super::errors::ApiError;
 use super::schema::{self, ObjectKind, Record};
 use super::search_vector;
+use super::standard_objects::{OnDestroy, REFERENCES};
 
 /// Who made a change: an API key, or a person in Twenty's UI (the direct-edit helpers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,27 +326,27 @@ impl World {
         Ok((gone, changes))
     }
 
-    /// What the database does when a row goes, silently (no event, no `updatedAt`):
-    /// a lead's `noteTarget` rows keep pointing nowhere (`targetLeadId` nulled); a
-    /// note's `noteTarget` rows go with it.
+    /// What the database does when a row goes, silently (no event, no `updatedAt`): each
+    /// relation column pointing at it ([`REFERENCES`]) is nulled, or its row goes with it
+    /// (a note's `noteTarget` rows). E.g. a lead's `noteTarget` rows keep pointing nowhere.
     fn cascade(&mut self, kind: ObjectKind, id: &str) {
         let id = id.to_ascii_lowercase();
-        let points_at = |r: &Record, field: &str| {
-            r.get(field)
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case(&id))
-        };
-        let targets = self.table_mut(ObjectKind::NoteTarget);
-        match kind {
-            ObjectKind::Lead => {
-                for r in targets.values_mut() {
-                    if points_at(r, "targetLeadId") {
-                        r.insert("targetLeadId".into(), Value::Null);
+        for reference in REFERENCES.iter().filter(|r| r.to == kind) {
+            let column = reference.column;
+            let points_at = |r: &Record| {
+                r.get(column)
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(&id))
+            };
+            let rows = self.table_mut(reference.from);
+            match reference.on_destroy {
+                OnDestroy::SetNull => {
+                    for r in rows.values_mut().filter(|r| points_at(r)) {
+                        r.insert(column.into(), Value::Null);
                     }
                 }
+                OnDestroy::Cascade => rows.retain(|_, r| !points_at(r)),
             }
-            ObjectKind::Note => targets.retain(|_, r| !points_at(r, "noteId")),
-            ObjectKind::NoteTarget => {}
         }
     }
 
