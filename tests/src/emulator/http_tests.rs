@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
-async fn start(seed: Seed) -> Emulator {
+pub(super) async fn start(seed: Seed) -> Emulator {
     Emulator::start(EmulatorOptions {
         seed,
         ..Default::default()
@@ -17,14 +17,14 @@ async fn start(seed: Seed) -> Emulator {
     .expect("emulator starts")
 }
 
-struct Api {
+pub(super) struct Api {
     base: String,
     key: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    fn new(emulator: &Emulator) -> Self {
+    pub(super) fn new(emulator: &Emulator) -> Self {
         Self {
             base: emulator.url(),
             key: emulator.api_key().to_string(),
@@ -32,7 +32,7 @@ impl Api {
         }
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -51,7 +51,12 @@ impl Api {
         (status, headers, response.text().await.expect("body"))
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(super) async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let (status, _, text) = self.call(method, path, body).await;
         (
             status,
@@ -351,7 +356,7 @@ async fn an_edit_between_pages_is_seen_later_in_the_pass() {
 }
 
 /// A webhook target that records what it receives.
-async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+pub(super) async fn receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(

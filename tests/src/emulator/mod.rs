@@ -34,6 +34,8 @@ mod world;
 
 #[cfg(test)]
 mod http_tests;
+#[cfg(test)]
+mod standard_tests;
 
 use std::net::SocketAddr;
 use std::ops::Deref;
