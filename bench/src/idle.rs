@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::ensure;
 use serde::Serialize;
 use serde_json::json;
+use spartan_sync::domain::{MirrorSet, ObjectName};
 use spartan_sync::sync::SyncMode;
 use spartan_sync::sync::related::{RelatedPull, RelatedSummary};
 use spartan_sync::{RequestedMode, SyncEngine, SyncSettings, TwentyClient};
@@ -92,9 +93,11 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let (wire, settings) = through_relay(&stack, PAGE_SIZE).await?;
     let client = TwentyClient::new(&settings)?;
+    let objects = MirrorSet::with_defaults(&ObjectName::from_plural("leads"));
     let related = RelatedPull::new(
         &client,
         &stack.store,
+        &objects,
         sync.lookback,
         sync.clock_skew,
         sync.reserve,

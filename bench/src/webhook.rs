@@ -271,6 +271,9 @@ fn stages(deliveries: &[Delivery]) -> anyhow::Result<Vec<Stage>> {
         Timestamp::from_unix_millis(d.timestamp.parse()?).context("timestamp")
     };
     let times: Vec<Timestamp> = deliveries.iter().map(at).collect::<Result<_, _>>()?;
+    let objects = spartan_sync::domain::MirrorSet::with_defaults(
+        &spartan_sync::domain::ObjectName::from_plural("leads"),
+    );
     let parsed: Vec<WebhookEvent> = deliveries
         .iter()
         .map(|d| WebhookEvent::parse(&d.body))
@@ -310,13 +313,13 @@ fn stages(deliveries: &[Delivery]) -> anyhow::Result<Vec<Stage>> {
     })?;
     time("classify (WebhookEvent::change)", &mut || {
         for e in &parsed {
-            black_box(e.change("lead")).ok();
+            black_box(e.change(&objects)).ok();
         }
         Ok(())
     })?;
     let records: Vec<RemoteRecord> = parsed
         .iter()
-        .filter_map(|e| match e.change("lead") {
+        .filter_map(|e| match e.change(&objects) {
             Ok(Change::Lead(_, record)) => Some(record),
             _ => None,
         })
@@ -332,7 +335,7 @@ fn stages(deliveries: &[Delivery]) -> anyhow::Result<Vec<Stage>> {
     time("verify + parse + classify", &mut || {
         for (d, now) in deliveries.iter().zip(&times) {
             verify(&d.body, headers(d), secret, *now, tolerance)?;
-            black_box(WebhookEvent::parse(&d.body)?.change("lead")?);
+            black_box(WebhookEvent::parse(&d.body)?.change(&objects)?);
         }
         Ok(())
     })?;

@@ -4,7 +4,7 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use spartan_sync::metrics::Metrics;
 use spartan_sync::sync::related::RelatedPull;
-use spartan_sync::sync::{RunStatus, SyncError, SyncMode};
+use spartan_sync::sync::{SyncError, SyncMode};
 use spartan_sync::{SyncEngine, SyncSummary};
 use tokio::time::Instant;
 
@@ -20,8 +20,8 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(14 * 60);
 pub struct DeltaSync {
     pub engine: SyncEngine,
     pub metrics: Metrics,
-    /// Notes and note links, pulled after the leads (`None` when the mirrored object is
-    /// not `leads`: Twenty's note links name leads by `targetLeadId`).
+    /// The other mirrored objects (`TWENTY_OBJECTS`), pulled after the leads (`None`
+    /// when it names only the leads).
     pub related: Option<RelatedPull>,
 }
 
@@ -56,16 +56,15 @@ pub async fn handle(
 ) -> Result<SyncSummary, HandlerError> {
     let requested = parse_requested_mode(&event.payload).map_err(HandlerError::BadPayload)?;
     let deadline = run_deadline(&event.context);
-    // The notes pulled after the leads end within the same time budget.
-    let budgeted = function.engine.budgeted(Instant::now(), deadline);
-    match function.engine.run(requested, deadline).await {
-        Ok(mut summary) => {
-            // A skipped run leaves the notes to the run that holds the lease.
-            if let (Some(related), false) =
-                (&function.related, summary.status == RunStatus::Skipped)
-            {
-                summary.related = related.pull(summary.mode == SyncMode::Full, budgeted).await;
-            }
+    // The other mirrored objects are pulled after the leads, under the same lease.
+    let related = |mode: SyncMode, deadline: Instant| async move {
+        match &function.related {
+            Some(related) => related.pull(mode == SyncMode::Full, deadline).await,
+            None => Vec::new(),
+        }
+    };
+    match function.engine.run_then(requested, deadline, related).await {
+        Ok(summary) => {
             // For the dashboard's open-conflicts number (a person's job, not an alarm): a
             // count that reads every conflict kept, so only when telemetry is written.
             let open = match function.metrics.enabled() {

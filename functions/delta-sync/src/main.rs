@@ -19,15 +19,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         conflict_rules: config.conflict_rules.clone(),
         ..SyncSettings::default()
     };
-    let related = (config.twenty.object.plural() == "leads").then(|| {
-        RelatedPull::new(
-            &twenty,
-            &store,
-            settings.lookback,
-            settings.clock_skew,
-            settings.reserve,
-        )
-    });
+    let related = RelatedPull::new(
+        &twenty,
+        &store,
+        &config.objects,
+        settings.lookback,
+        settings.clock_skew,
+        settings.reserve,
+    );
+    let related = (!related.is_empty()).then_some(related);
     let function = DeltaSync {
         related,
         engine: SyncEngine::new(twenty, store, settings),

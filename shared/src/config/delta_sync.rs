@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use super::ConfigError;
 use super::environment::environment_with_secrets;
 use super::vars::{Vars, parse_base_url};
-use crate::domain::ConflictRules;
+use crate::domain::{ConflictRules, MirrorSet};
 use crate::twenty::TwentySettings;
 
 /// Everything the functions need, validated.
@@ -21,6 +21,8 @@ pub struct Config {
     /// How a field edited both here and in Twenty is settled: `CONFLICT_POLICY` by
     /// default, `CONFLICT_RULES` per field.
     pub conflict_rules: ConflictRules,
+    /// Every object mirrored (`TWENTY_OBJECTS`), the lead object first.
+    pub objects: MirrorSet,
 }
 
 /// Twenty's own cap on `limit`: larger values are silently cut to it.
@@ -56,6 +58,7 @@ impl Config {
         )?;
         let table_name = vars.table_name()?;
         let object = vars.object()?;
+        let objects = vars.objects(&object)?;
         let page_size = vars.number("TWENTY_PAGE_SIZE", TWENTY_MAX_PAGE_SIZE as u64)?;
         if page_size == 0 || page_size > u64::from(TWENTY_MAX_PAGE_SIZE) {
             return Err(ConfigError::Invalid {
@@ -87,6 +90,7 @@ impl Config {
             time_budget,
             metrics_namespace: vars.optional("METRICS_NAMESPACE"),
             conflict_rules: vars.conflict_rules()?,
+            objects,
         })
     }
 }

@@ -3,7 +3,7 @@
 use url::Url;
 
 use super::ConfigError;
-use crate::domain::{ConflictPolicy, ConflictRules, ObjectName};
+use crate::domain::{ConflictPolicy, ConflictRules, MirrorSet, ObjectName};
 
 pub(super) fn parse_base_url(raw: &str) -> Result<Url, String> {
     let mut url = Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
@@ -88,6 +88,17 @@ impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
                 reason: format!("'{singular}' is not an object's singular API name, e.g. lead"),
             }),
             None => Ok(ObjectName::from_plural(&plural)),
+        }
+    }
+
+    /// `TWENTY_OBJECTS`: the objects mirrored besides the lead object `leads`.
+    pub(super) fn objects(&self, leads: &ObjectName) -> Result<MirrorSet, ConfigError> {
+        match self.optional("TWENTY_OBJECTS") {
+            None => Ok(MirrorSet::with_defaults(leads)),
+            Some(list) => MirrorSet::parse(&list, leads).map_err(|reason| ConfigError::Invalid {
+                name: "TWENTY_OBJECTS",
+                reason,
+            }),
         }
     }
 

@@ -5,13 +5,15 @@ use secrecy::SecretString;
 use super::ConfigError;
 use super::environment::environment_with_secrets;
 use super::vars::Vars;
-use crate::domain::ObjectName;
+use crate::domain::{MirrorSet, ObjectName};
 
 /// What the webhook function needs: no Twenty API key, but the webhook secret.
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
     pub table_name: String,
     pub object: ObjectName,
+    /// Every object mirrored (`TWENTY_OBJECTS`), the lead object first.
+    pub objects: MirrorSet,
     /// `None` only when `WEBHOOK_ALLOW_UNSIGNED=true` was set explicitly.
     pub secret: Option<SecretString>,
     pub tolerance: Duration,
@@ -54,9 +56,11 @@ impl WebhookConfig {
             }
         };
         let max_body_bytes = vars.number("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)?;
+        let object = vars.object()?;
         Ok(Self {
             table_name: vars.table_name()?,
-            object: vars.object()?,
+            objects: vars.objects(&object)?,
+            object,
             secret,
             tolerance: Duration::from_secs(vars.number("WEBHOOK_TOLERANCE_SECONDS", 300)?),
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),

@@ -146,11 +146,24 @@ pub struct LocalState {
     pub pending_since: Option<Timestamp>,
 }
 
-/// A note or a note link as its item: Twenty's record plus version bookkeeping.
+/// A record of a read-only object (a note, a note link, a person...) as its item:
+/// Twenty's record plus version bookkeeping. A live one has a `_kind` (so the indexes
+/// list it); a tombstone has `_destroyedAt` and `_expiresAt` instead.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RecordItem {
     pub pk: String,
     pub sk: String,
+    #[serde(rename = "_kind", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(rename = "_changedAt", skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<Timestamp>,
+    /// The full pull that last saw it (the reconcile removes those it did not see).
+    #[serde(rename = "_generation", skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    #[serde(rename = "_destroyedAt", skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<Timestamp>,
+    #[serde(rename = "_expiresAt", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     #[serde(rename = "_remoteUpdatedAt")]
     pub remote_updated_at: Timestamp,
     #[serde(rename = "_contentHash")]

@@ -21,6 +21,7 @@ mod mirror;
 mod notes;
 mod queries;
 mod recheck;
+mod records;
 mod resolve;
 mod schema;
 mod sync_state;
@@ -38,7 +39,8 @@ pub use lead_store::{DynamoLeadStore, TOMBSTONE_TTL};
 pub use lease::{Lease, LeaseHolder};
 pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
-pub use notes::NoteOutcome;
+pub use notes::{NOTE_LINK_KIND, note_link_place};
+pub use records::{RecordOutcome, RecordPlace, SweptPage};
 pub use schema::create_table;
 pub use sync_state::{
     Checkpoint, CheckpointChange, PullProgress, Reachability, RunRecord, SweepProgress, SyncState,

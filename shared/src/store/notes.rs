@@ -6,128 +6,64 @@
 //! the lead's partition, `LEAD#<leadId>`/`NOTE#<noteId>`, where a query for the lead
 //! finds it.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
-use super::item::{RecordItem, WriteOrigin, attr};
+use super::item::{WriteOrigin, attr};
 use super::keys::{PK, SK, lead_pk};
 use super::lead_table::Key;
+use super::records::{RecordOutcome, RecordPlace};
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
-use crate::domain::{LeadId, RemoteRecord, Timestamp};
+use crate::domain::{LeadId, RemoteRecord};
 
-/// What a versioned write of a note or a note link did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoteOutcome {
-    /// The item changed (written or removed).
-    Applied,
-    /// The same content was stored already.
-    Duplicate,
-    /// A newer version is stored; nothing was written.
-    Stale,
-}
-
-fn record_document(
-    pk: String,
-    sk: String,
-    record: &RemoteRecord,
-    origin: WriteOrigin,
-    now: Timestamp,
-) -> RecordItem {
-    RecordItem {
-        pk,
-        sk,
-        remote_updated_at: record.updated_at(),
-        content_hash: record.content_hash(),
-        synced_at: now,
-        synced_by: origin,
-        fields: record.fields().clone(),
-    }
-}
-
-const NOTE_SK: &str = "NOTE";
 /// A note link's sort key prefix, under its lead's partition.
 const LINK_PREFIX: &str = "NOTE#";
+/// The kind of note links (`noteTarget` records).
+pub const NOTE_LINK_KIND: &str = "NOTETARGET";
+/// The kind of notes.
+const NOTE_KIND: &str = "NOTE";
 
-fn note_pk(note_id: &str) -> String {
-    format!("NOTE#{note_id}")
+/// Where a note's link to a lead lives: under the lead, where a query for it finds it.
+pub fn note_link_place(lead: &LeadId, link: &RemoteRecord) -> Result<RecordPlace, StoreError> {
+    match link.fields().get("noteId") {
+        Some(Value::String(note_id)) => Ok(RecordPlace {
+            pk: lead_pk(lead),
+            sk: format!("{LINK_PREFIX}{note_id}"),
+            kind: NOTE_LINK_KIND.into(),
+            tombstone: false,
+        }),
+        _ => Err(StoreError::Corrupt {
+            key: link.id().to_string(),
+            reason: "noteTarget without noteId".into(),
+        }),
+    }
 }
 
 impl DynamoLeadStore {
-    /// Stores a note (created, updated, soft-deleted or restored) if newer.
-    pub async fn put_note(
-        &self,
-        note: &RemoteRecord,
-        origin: WriteOrigin,
-    ) -> Result<NoteOutcome, StoreError> {
-        let doc = record_document(
-            note_pk(note.id().as_str()),
-            NOTE_SK.into(),
-            note,
-            origin,
-            Timestamp::now(),
-        );
-        self.put_record(doc, note).await
-    }
-
     /// Stores the link of a note to a lead (a `noteTarget` record) if newer.
     pub async fn put_note_link(
         &self,
         lead: &LeadId,
         link: &RemoteRecord,
         origin: WriteOrigin,
-    ) -> Result<NoteOutcome, StoreError> {
-        let note_id = match link.fields().get("noteId") {
-            Some(Value::String(id)) => id.clone(),
-            _ => {
-                return Err(StoreError::Corrupt {
-                    key: link.id().to_string(),
-                    reason: "noteTarget without noteId".into(),
-                });
-            }
-        };
-        let doc = record_document(
-            lead_pk(lead),
-            format!("{LINK_PREFIX}{note_id}"),
-            link,
-            origin,
-            Timestamp::now(),
-        );
-        let outcome = self.put_record(doc, link).await?;
+        seen_by: Option<u64>,
+    ) -> Result<RecordOutcome, StoreError> {
+        let place = note_link_place(lead, link)?;
+        let outcome = self.put_versioned(&place, link, origin, seen_by).await?;
         // A late delivery for a lead destroyed meanwhile: its tombstone's transaction
         // removed the links it found; this one came after, so it goes too.
-        if outcome == NoteOutcome::Applied
+        if outcome == RecordOutcome::Applied
             && self
                 .read_lead_item(lead)
                 .await?
                 .is_some_and(|item| !item.is_live())
         {
-            self.remove_note_link(lead, link).await?;
-            return Ok(NoteOutcome::Stale);
+            self.destroy_versioned(&place, link).await?;
+            return Ok(RecordOutcome::Stale);
         }
         Ok(outcome)
-    }
-
-    /// Removes a note, or a note's link to a lead, unless a newer version is stored.
-    pub async fn remove_note(&self, note: &RemoteRecord) -> Result<NoteOutcome, StoreError> {
-        self.remove_versioned(note_pk(note.id().as_str()), NOTE_SK.into(), note)
-            .await
-    }
-
-    pub async fn remove_note_link(
-        &self,
-        lead: &LeadId,
-        link: &RemoteRecord,
-    ) -> Result<NoteOutcome, StoreError> {
-        let note_id = link
-            .fields()
-            .get("noteId")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        self.remove_versioned(lead_pk(lead), format!("{LINK_PREFIX}{note_id}"), link)
-            .await
     }
 
     /// A consistent query for a lead's note links.
@@ -195,11 +131,12 @@ impl DynamoLeadStore {
                 .get_item()
                 .table_name(self.table())
                 .key(PK, AttributeValue::S(note_key.clone()))
-                .key(SK, AttributeValue::S(NOTE_SK.into()))
+                .key(SK, AttributeValue::S(NOTE_KIND.into()))
                 .send()
                 .await
                 .map_err(|e| StoreError::dynamo("GetItem", e))?;
-            if let Some(item) = out.item {
+            // A destroyed note's tombstone is no note.
+            if let Some(item) = out.item.filter(|i| !i.contains_key(attr::DESTROYED_AT)) {
                 let mut doc: Map<String, Value> =
                     serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
                         key: note_key.clone(),
@@ -210,83 +147,5 @@ impl DynamoLeadStore {
             }
         }
         Ok(notes)
-    }
-
-    /// Writes a note or link if newer than what is stored and saying something new.
-    async fn put_record(
-        &self,
-        doc: RecordItem,
-        record: &RemoteRecord,
-    ) -> Result<NoteOutcome, StoreError> {
-        let key = doc.pk.clone();
-        let item = serde_json::to_value(&doc)
-            .map_err(|e| StoreError::Corrupt {
-                key: key.clone(),
-                reason: e.to_string(),
-            })
-            .and_then(|v| {
-                serde_dynamo::to_item(v).map_err(|source| StoreError::Mapping {
-                    key: key.clone(),
-                    source,
-                })
-            })?;
-        let request = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR (#ru < :ru AND #h <> :h)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#ru", attr::REMOTE_UPDATED_AT)
-            .expression_attribute_names("#h", attr::CONTENT_HASH)
-            .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
-            .expression_attribute_values(":h", AttributeValue::S(record.content_hash()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match retry_throttled(|| request.clone().send()).await {
-            Ok(_) => Ok(NoteOutcome::Applied),
-            Err(err) => match err.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(e) => {
-                    let same = e
-                        .item
-                        .as_ref()
-                        .and_then(|i| i.get(attr::CONTENT_HASH))
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|h| *h == record.content_hash());
-                    Ok(if same {
-                        NoteOutcome::Duplicate
-                    } else {
-                        NoteOutcome::Stale
-                    })
-                }
-                other => Err(StoreError::dynamo("PutItem", other)),
-            },
-        }
-    }
-
-    async fn remove_versioned(
-        &self,
-        pk: String,
-        sk: String,
-        record: &RemoteRecord,
-    ) -> Result<NoteOutcome, StoreError> {
-        let result = self
-            .client()
-            .delete_item()
-            .table_name(self.table())
-            .key(PK, AttributeValue::S(pk))
-            .key(SK, AttributeValue::S(sk))
-            .condition_expression("attribute_not_exists(#pk) OR #ru <= :ru")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#ru", attr::REMOTE_UPDATED_AT)
-            .expression_attribute_values(":ru", AttributeValue::S(record.updated_at().to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(NoteOutcome::Applied),
-            Err(err) => match err.into_service_error() {
-                aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_) => Ok(NoteOutcome::Stale),
-                other => Err(StoreError::dynamo("DeleteItem", other)),
-            },
-        }
     }
 }

@@ -61,6 +61,9 @@ pub struct PullProgress {
     pub cursor: Option<String>,
     pub began: Timestamp,
     pub newest_seen: Option<Timestamp>,
+    /// A full pull whose pages are all stored sweeps what it did not see: where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepProgress>,
 }
 
 /// Enough to resume a pass exactly where it stopped.

@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use super::apply::ApplyCounts;
 use super::pipeline::Pipeline;
@@ -126,35 +125,11 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         requested: RequestedMode,
         deadline: Instant,
     ) -> Result<SyncSummary, SyncError> {
-        let started = Instant::now();
-        let deadline = self.budgeted(started, deadline);
-        let owner = uuid::Uuid::new_v4().to_string();
-        match self
-            .store
-            .acquire_lease(&owner, self.settings.lease_ttl)
-            .await
-            .map_err(SyncError::State)?
-        {
-            Ok(()) => {}
-            Err(holder) => {
-                let until = holder.until.map(|t| t.to_string()).unwrap_or_default();
-                tracing::info!(holder = %holder.owner, until = %until, "Skipping: another sync run is in progress (lease held until {until})");
-                return Ok(self.skipped_summary(owner, requested, started));
-            }
-        }
-        // Every log line of the run carries its id (JSON logs show the span's fields).
-        let span = tracing::info_span!("sync_run", run_id = %owner, object = %self.twenty.object());
-        let result = self
-            .run_leased(requested, deadline, &owner)
-            .instrument(span)
-            .await;
-        if let Err(e) = self.store.release_lease(&owner).await {
-            tracing::warn!(error = %e, "could not release the run lease; it expires by itself");
-        }
-        result
+        let nothing_after = |_: SyncMode, _: Instant| std::future::ready(Vec::new());
+        self.run_then(requested, deadline, nothing_after).await
     }
 
-    async fn run_leased(
+    pub(super) async fn run_leased(
         &self,
         requested: RequestedMode,
         deadline: Instant,
@@ -330,7 +305,7 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         })
     }
 
-    fn skipped_summary(
+    pub(super) fn skipped_summary(
         &self,
         run_id: String,
         requested: RequestedMode,

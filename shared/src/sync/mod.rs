@@ -5,6 +5,7 @@
 pub mod apply;
 mod engine;
 mod error;
+mod leased;
 pub mod local;
 pub mod merge;
 mod mode;

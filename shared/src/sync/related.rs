@@ -1,14 +1,17 @@
-//! Notes and their links to leads (`notes`, `noteTargets`), pulled after the leads by
-//! every run, so that a delivery Twenty failed to make (it tries once, never retries) is
+//! Every mirrored object besides the leads (`TWENTY_OBJECTS`: notes and their links by
+//! default; people, companies or custom objects too), pulled after the leads by every
+//! run, so that a delivery Twenty failed to make (it tries once, never retries) is
 //! recovered by the next delta as lead edits are. Each object keeps its own state item
-//! (`SYNC#notes`, `SYNC#noteTargets`: watermark, `freshAsOf`, last pull) and the same
-//! window rule as the leads ([`super::window`]); the requests share the leads' client,
-//! so one rate budget covers them all.
+//! (`SYNC#<object>`: watermark, `freshAsOf`, last pull) and the same window rule as the
+//! leads ([`super::window`]); the requests share the leads' client, so one rate budget
+//! covers them all.
 //!
 //! A pull is read-only towards Twenty and every write is versioned (an older version
-//! never replaces a newer one), so two pulls may overlap: the state only moves for the
-//! pull that began last. A pull stores its cursor after each page; one that runs short
-//! of time is resumed from there by the next run, and only its end moves the state.
+//! never replaces a newer one). A pull stores its cursor after each page; one that runs
+//! short of time is resumed from there by the next run, and only its end moves the
+//! state. A full pull (the reconcile) tags what it sees and ends by sweeping what it
+//! did not see and nobody wrote since it began: records destroyed while no webhook
+//! reached us.
 
 use std::time::Duration;
 
@@ -17,33 +20,18 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::window;
-use crate::domain::{LeadId, ObjectName, RemoteRecord, Timestamp};
-use crate::store::{DynamoLeadStore, NoteOutcome, PullProgress, StoreError, WriteOrigin};
+use crate::domain::{LeadId, MirrorRole, MirrorSet, Mirrored, RemoteRecord, Timestamp};
+use crate::store::{
+    DynamoLeadStore, PullProgress, RecordOutcome, RecordPlace, StoreError, SweepProgress,
+    WriteOrigin, note_link_place,
+};
 use crate::twenty::{ListQuery, TwentyClient, TwentyError};
-
-/// The related objects every run pulls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Related {
-    Notes,
-    NoteTargets,
-}
-
-impl Related {
-    pub const ALL: [Related; 2] = [Related::Notes, Related::NoteTargets];
-
-    pub fn object(self) -> ObjectName {
-        match self {
-            Self::Notes => ObjectName::new("notes", "note"),
-            Self::NoteTargets => ObjectName::new("noteTargets", "noteTarget"),
-        }
-    }
-}
 
 /// What one pulled record does to the mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RelatedWrite {
-    /// The note as Twenty holds it (soft-deleted ones too, with `deletedAt`).
-    Note,
+    /// The record as Twenty holds it (soft-deleted ones too, with `deletedAt`).
+    Record,
     /// A live link of a note to a lead.
     Link(LeadId),
     /// A soft-deleted link: gone from the lead's notes.
@@ -52,23 +40,22 @@ pub enum RelatedWrite {
     Skip,
 }
 
-/// Pure: what a pulled record of `kind` writes.
-pub fn decide(kind: Related, record: &RemoteRecord) -> RelatedWrite {
-    match kind {
-        Related::Notes => RelatedWrite::Note,
-        Related::NoteTargets => {
-            let fields = record.fields();
-            let lead = fields
-                .get("targetLeadId")
-                .and_then(Value::as_str)
-                .and_then(|id| LeadId::parse(id).ok());
-            let deleted = fields.get("deletedAt").is_some_and(|d| !d.is_null());
-            match (lead, deleted) {
-                (None, _) => RelatedWrite::Skip,
-                (Some(lead), true) => RelatedWrite::Unlink(lead),
-                (Some(lead), false) => RelatedWrite::Link(lead),
-            }
-        }
+/// Pure: what a pulled record of `object` writes. `lead_field` is the field by which a
+/// note link names a lead (`targetLeadId`).
+pub fn decide(object: &Mirrored, lead_field: &str, record: &RemoteRecord) -> RelatedWrite {
+    if object.role != MirrorRole::NoteLinks {
+        return RelatedWrite::Record;
+    }
+    let fields = record.fields();
+    let lead = fields
+        .get(lead_field)
+        .and_then(Value::as_str)
+        .and_then(|id| LeadId::parse(id).ok());
+    let deleted = fields.get("deletedAt").is_some_and(|d| !d.is_null());
+    match (lead, deleted) {
+        (None, _) => RelatedWrite::Skip,
+        (Some(lead), true) => RelatedWrite::Unlink(lead),
+        (Some(lead), false) => RelatedWrite::Link(lead),
     }
 }
 
@@ -84,7 +71,9 @@ pub struct RelatedSummary {
     pub fetched: u64,
     /// Items written or removed (a version already stored costs nothing).
     pub written: u64,
-    /// The pull reached its last page and moved the object's state.
+    /// Records the reconcile's sweep found gone from Twenty.
+    pub removed: u64,
+    /// The pull reached its last page (and swept, if full) and moved the object's state.
     pub complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -98,10 +87,20 @@ enum PullError {
     Store(#[from] StoreError),
 }
 
-/// Pulls the related objects with the leads' client and table.
+/// One object besides the leads: its client (sharing the leads' rate budget) and its
+/// state's view of the table.
+#[derive(Debug, Clone)]
+struct Puller {
+    object: Mirrored,
+    twenty: TwentyClient,
+    state: DynamoLeadStore,
+}
+
+/// Pulls the other mirrored objects with the leads' client and table.
 #[derive(Debug, Clone)]
 pub struct RelatedPull {
-    objects: Vec<(Related, TwentyClient, DynamoLeadStore)>,
+    objects: Vec<Puller>,
+    lead_field: String,
     lookback: Duration,
     clock_skew: Duration,
     reserve: Duration,
@@ -111,45 +110,51 @@ impl RelatedPull {
     pub fn new(
         leads: &TwentyClient,
         store: &DynamoLeadStore,
+        objects: &MirrorSet,
         lookback: Duration,
         clock_skew: Duration,
         reserve: Duration,
     ) -> Self {
-        let objects = Related::ALL
+        let pullers = objects
+            .related()
             .iter()
-            .map(|&kind| {
-                let object = kind.object();
-                let state = store.for_object(object.plural());
-                (kind, leads.for_object(object), state)
+            .map(|object| Puller {
+                object: object.clone(),
+                twenty: leads.for_object(object.name.clone()),
+                state: store.for_object(object.name.plural()),
             })
             .collect();
         Self {
-            objects,
+            objects: pullers,
+            lead_field: objects.lead_link_field(),
             lookback,
             clock_skew,
             reserve,
         }
     }
 
+    /// Whether there is anything to pull (`TWENTY_OBJECTS` names more than the leads).
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
     /// One pull of each object (`full`: every record, as the reconcile asks). A failure
     /// of one object is reported in its summary and does not stop the others.
     pub async fn pull(&self, full: bool, deadline: Instant) -> Vec<RelatedSummary> {
         let mut summaries = Vec::with_capacity(self.objects.len());
-        for (kind, twenty, state) in &self.objects {
+        for puller in &self.objects {
             let mut summary = RelatedSummary {
-                object: kind.object().plural().to_string(),
+                object: puller.object.name.plural().to_string(),
                 full,
                 resumed: false,
                 pages: 0,
                 fetched: 0,
                 written: 0,
+                removed: 0,
                 complete: false,
                 error: None,
             };
-            if let Err(e) = self
-                .pull_one(*kind, twenty, state, full, deadline, &mut summary)
-                .await
-            {
+            if let Err(e) = self.pull_one(puller, full, deadline, &mut summary).await {
                 tracing::warn!(object = %summary.object, error = %e, "pulling {} failed; the next run tries again", summary.object);
                 summary.error = Some(e.to_string());
             }
@@ -160,13 +165,12 @@ impl RelatedPull {
 
     async fn pull_one(
         &self,
-        kind: Related,
-        twenty: &TwentyClient,
-        state: &DynamoLeadStore,
+        puller: &Puller,
         full: bool,
         deadline: Instant,
         summary: &mut RelatedSummary,
     ) -> Result<(), PullError> {
+        let Puller { twenty, state, .. } = puller;
         let loaded = state.load_state().await?;
         // A pull in progress is finished first, whatever was asked (as the leads' pass).
         let mut progress = match loaded.pull {
@@ -190,11 +194,17 @@ impl RelatedPull {
                 cursor: None,
                 began: Timestamp::now(),
                 newest_seen: loaded.watermark,
+                sweep: None,
             },
         };
+        // A full pull's mark on what it saw: its start, in milliseconds.
+        let generation = progress
+            .full
+            .then(|| u64::try_from(progress.began.unix_millis()).unwrap_or(0));
         let mut query = ListQuery::changes_since(progress.since, twenty.page_size())
             .after(progress.cursor.clone());
-        loop {
+        // A pull resumed mid-sweep has stored every page already.
+        while progress.sweep.is_none() {
             if Instant::now() + self.reserve >= deadline {
                 tracing::info!(object = %summary.object, pages = summary.pages, "out of time: {} resumes from its last stored page next run", summary.object);
                 return Ok(());
@@ -203,7 +213,7 @@ impl RelatedPull {
             summary.pages += 1;
             summary.fetched += page.records.len() as u64;
             for record in &page.records {
-                if self.store_one(kind, state, record).await? == NoteOutcome::Applied {
+                if self.store_one(puller, record, generation).await? == RecordOutcome::Applied {
                     summary.written += 1;
                 }
                 progress.newest_seen = progress.newest_seen.max(Some(record.updated_at()));
@@ -214,7 +224,15 @@ impl RelatedPull {
                     progress.cursor = query.starting_after.clone();
                     state.save_pull(&progress).await?;
                 }
+                _ if progress.full => progress.sweep = Some(SweepProgress::default()),
                 _ => break,
+            }
+        }
+        if let Some(generation) = generation {
+            self.sweep(puller, generation, &mut progress, deadline, summary)
+                .await?;
+            if progress.sweep.is_some() {
+                return Ok(());
             }
         }
         summary.complete = true;
@@ -225,17 +243,64 @@ impl RelatedPull {
         Ok(())
     }
 
+    /// The end of a full pull: removes, a page of the index at a time, what it did not
+    /// see. Leaves `progress.sweep` set (and stored) when time runs short first.
+    async fn sweep(
+        &self,
+        puller: &Puller,
+        generation: u64,
+        progress: &mut PullProgress,
+        deadline: Instant,
+        summary: &mut RelatedSummary,
+    ) -> Result<(), PullError> {
+        let tombstones = puller.object.role != MirrorRole::NoteLinks;
+        let kind = puller.object.kind();
+        while let Some(at) = progress.sweep.clone() {
+            if Instant::now() + self.reserve >= deadline {
+                puller.state.save_pull(progress).await?;
+                tracing::info!(object = %summary.object, "out of time: the sweep of {} resumes next run", summary.object);
+                return Ok(());
+            }
+            let (removed, next) = puller
+                .state
+                .sweep_records(&kind, tombstones, generation, progress.began, at.after)
+                .await?;
+            summary.removed += removed;
+            progress.sweep = next.map(|after| SweepProgress {
+                after: Some(after),
+                done: false,
+            });
+            if progress.sweep.is_some() {
+                puller.state.save_pull(progress).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn store_one(
         &self,
-        kind: Related,
-        state: &DynamoLeadStore,
+        puller: &Puller,
         record: &RemoteRecord,
-    ) -> Result<NoteOutcome, StoreError> {
-        match decide(kind, record) {
-            RelatedWrite::Note => state.put_note(record, WriteOrigin::Sync).await,
-            RelatedWrite::Link(lead) => state.put_note_link(&lead, record, WriteOrigin::Sync).await,
-            RelatedWrite::Unlink(lead) => state.remove_note_link(&lead, record).await,
-            RelatedWrite::Skip => Ok(NoteOutcome::Duplicate),
+        seen_by: Option<u64>,
+    ) -> Result<RecordOutcome, StoreError> {
+        let state = &puller.state;
+        match decide(&puller.object, &self.lead_field, record) {
+            RelatedWrite::Record => {
+                let place = RecordPlace::record(&puller.object.kind(), record.id().as_str());
+                state
+                    .put_versioned(&place, record, WriteOrigin::Sync, seen_by)
+                    .await
+            }
+            RelatedWrite::Link(lead) => {
+                state
+                    .put_note_link(&lead, record, WriteOrigin::Sync, seen_by)
+                    .await
+            }
+            RelatedWrite::Unlink(lead) => {
+                let place = note_link_place(&lead, record)?;
+                state.destroy_versioned(&place, record).await
+            }
+            RelatedWrite::Skip => Ok(RecordOutcome::Duplicate),
         }
     }
 }
@@ -243,6 +308,7 @@ impl RelatedPull {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ObjectName;
     use serde_json::json;
 
     fn record(v: Value) -> RemoteRecord {
@@ -251,6 +317,13 @@ mod tests {
     }
 
     const LEAD: &str = "73affd6e-2319-4ad1-82d8-f8eb9312a232";
+
+    fn links() -> Mirrored {
+        Mirrored {
+            name: ObjectName::new("noteTargets", "noteTarget"),
+            role: MirrorRole::NoteLinks,
+        }
+    }
 
     fn link(target: Value, deleted: Value) -> RemoteRecord {
         record(json!({
@@ -262,11 +335,15 @@ mod tests {
         }))
     }
 
+    fn decide_link(target: Value, deleted: Value) -> RelatedWrite {
+        decide(&links(), "targetLeadId", &link(target, deleted))
+    }
+
     #[test]
     fn a_live_link_to_a_lead_is_stored_under_that_lead() {
         let lead = LeadId::parse(LEAD).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            decide(Related::NoteTargets, &link(json!(LEAD), Value::Null)),
+            decide_link(json!(LEAD), Value::Null),
             RelatedWrite::Link(lead)
         );
     }
@@ -276,7 +353,7 @@ mod tests {
         let lead = LeadId::parse(LEAD).unwrap_or_else(|e| panic!("{e}"));
         let deleted = json!("2026-11-27T12:00:00.000Z");
         assert_eq!(
-            decide(Related::NoteTargets, &link(json!(LEAD), deleted)),
+            decide_link(json!(LEAD), deleted),
             RelatedWrite::Unlink(lead)
         );
     }
@@ -285,9 +362,19 @@ mod tests {
     /// person or a company instead: neither is a lead's note.
     #[test]
     fn a_link_to_no_lead_is_skipped() {
+        assert_eq!(decide_link(Value::Null, Value::Null), RelatedWrite::Skip);
+    }
+
+    #[test]
+    fn any_other_object_is_stored_as_sent() {
+        let people = Mirrored {
+            name: ObjectName::new("people", "person"),
+            role: MirrorRole::Records,
+        };
+        let person = link(json!(LEAD), Value::Null);
         assert_eq!(
-            decide(Related::NoteTargets, &link(Value::Null, Value::Null)),
-            RelatedWrite::Skip
+            decide(&people, "targetLeadId", &person),
+            RelatedWrite::Record
         );
     }
 }

@@ -270,9 +270,12 @@ pub fn lost_edit(cur: &LeadItem, why: &str, now: Timestamp) -> Option<Conflict> 
 /// Whether the sweep at the end of full pass `generation` removes this lead: not seen
 /// by the pass, not written since it began, and no local edit waiting.
 pub fn unseen(entry: &SweepEntry, generation: u64, pass_started_at: Timestamp) -> bool {
-    entry.generation != Some(generation)
-        && entry.synced_at.is_none_or(|t| t < pass_started_at)
-        && !entry.pending
+    crate::domain::unseen_by(
+        entry.generation,
+        entry.synced_at,
+        generation,
+        pass_started_at,
+    ) && !entry.pending
 }
 
 #[cfg(test)]

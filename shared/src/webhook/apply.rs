@@ -2,7 +2,9 @@ use serde::Serialize;
 
 use super::event::{Change, EventAction};
 use crate::domain::Timestamp;
-use crate::store::{DynamoLeadStore, NoteOutcome, StoreError, WriteOrigin};
+use crate::store::{
+    DynamoLeadStore, RecordOutcome, RecordPlace, StoreError, WriteOrigin, note_link_place,
+};
 use crate::sync::apply::{apply_one, destroy_one};
 use crate::sync::{Applied, Context};
 
@@ -60,24 +62,41 @@ pub async fn apply_event(
         Applied::Stale => EventOutcome::Stale,
         Applied::Refused => EventOutcome::Refused,
     };
-    let note = |outcome: NoteOutcome| match outcome {
-        NoteOutcome::Applied => EventOutcome::Applied,
-        NoteOutcome::Duplicate => EventOutcome::Duplicate,
-        NoteOutcome::Stale => EventOutcome::Stale,
+    let note = |outcome: RecordOutcome| match outcome {
+        RecordOutcome::Applied => EventOutcome::Applied,
+        RecordOutcome::Duplicate => EventOutcome::Duplicate,
+        RecordOutcome::Stale => EventOutcome::Stale,
     };
     Ok(match change {
         Change::Ignored(_) => EventOutcome::Ignored,
         Change::Lead(EventAction::Destroyed, record) => lead(destroy_one(store, record).await?),
         Change::Lead(_, record) => lead(apply_one(store, record, &ctx).await?),
-        Change::Note(EventAction::Destroyed, n) => note(store.remove_note(n).await?),
-        Change::Note(_, n) => note(store.put_note(n, ctx.origin).await?),
+        Change::Record {
+            action,
+            kind,
+            record,
+        } => {
+            let place = RecordPlace::record(kind, record.id().as_str());
+            note(match action {
+                EventAction::Destroyed => store.destroy_versioned(&place, record).await?,
+                _ => {
+                    store
+                        .put_versioned(&place, record, ctx.origin, None)
+                        .await?
+                }
+            })
+        }
         Change::NoteLink {
             action: EventAction::Destroyed | EventAction::Deleted,
             lead,
             link,
-        } => note(store.remove_note_link(lead, link).await?),
+        } => note(
+            store
+                .destroy_versioned(&note_link_place(lead, link)?, link)
+                .await?,
+        ),
         Change::NoteLink { lead, link, .. } => {
-            note(store.put_note_link(lead, link, ctx.origin).await?)
+            note(store.put_note_link(lead, link, ctx.origin, None).await?)
         }
     })
 }

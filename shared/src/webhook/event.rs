@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{LeadId, RemoteRecord};
+use crate::domain::{LeadId, MirrorRole, MirrorSet, RemoteRecord};
 
 /// What happened to a record, from the suffix of `eventName`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,12 @@ struct RawEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Lead(EventAction, RemoteRecord),
-    Note(EventAction, RemoteRecord),
+    /// A record of another mirrored object (a note, a person...), with its kind.
+    Record {
+        action: EventAction,
+        kind: String,
+        record: RemoteRecord,
+    },
     /// A note attached to (or detached from) a lead.
     NoteLink {
         action: EventAction,
@@ -93,15 +98,14 @@ impl WebhookEvent {
         })
     }
 
-    /// Classifies the event for the mirror of `lead_object` (the configured singular).
-    /// A handled event whose record lacks what the mirror needs is an error: it would
-    /// otherwise be acknowledged and silently lost.
-    pub fn change(&self, lead_object: &str) -> Result<Change, EventError> {
-        let handled =
-            self.object == lead_object || self.object == "note" || self.object == "noteTarget";
-        if !handled || matches!(self.action, EventAction::Other(_)) {
-            return Ok(Change::Ignored(self.event_name.clone()));
-        }
+    /// Classifies the event for a mirror of `objects`. A handled event whose record
+    /// lacks what the mirror needs is an error: it would otherwise be acknowledged and
+    /// silently lost.
+    pub fn change(&self, objects: &MirrorSet) -> Result<Change, EventError> {
+        let object = match objects.by_singular(&self.object) {
+            Some(o) if !matches!(self.action, EventAction::Other(_)) => o,
+            _ => return Ok(Change::Ignored(self.event_name.clone())),
+        };
         let fields = self
             .record
             .clone()
@@ -109,13 +113,17 @@ impl WebhookEvent {
         let record =
             RemoteRecord::from_fields(fields).map_err(|e| EventError::Record(e.to_string()))?;
         let action = self.action.clone();
-        if self.object == lead_object {
-            return Ok(Change::Lead(action, record));
-        }
-        if self.object == "note" {
-            return Ok(Change::Note(action, record));
-        }
-        let target_field = target_field(lead_object);
+        let target_field = match object.role {
+            MirrorRole::Leads => return Ok(Change::Lead(action, record)),
+            MirrorRole::Records => {
+                return Ok(Change::Record {
+                    action,
+                    kind: object.kind(),
+                    record,
+                });
+            }
+            MirrorRole::NoteLinks => objects.lead_link_field(),
+        };
         match record.fields().get(&target_field) {
             Some(Value::String(lead)) => {
                 let lead = LeadId::parse(lead)
@@ -127,26 +135,22 @@ impl WebhookEvent {
                 })
             }
             _ => Ok(Change::Ignored(format!(
-                "{} (not linked to a {lead_object})",
-                self.event_name
+                "{} (not linked to a {})",
+                self.event_name,
+                objects.leads().name.singular()
             ))),
         }
     }
 }
 
-/// `lead` → `targetLeadId`: the noteTarget field that points at this object.
-fn target_field(object: &str) -> String {
-    let mut chars = object.chars();
-    let first: String = chars
-        .next()
-        .map(|c| c.to_uppercase().collect())
-        .unwrap_or_default();
-    format!("target{first}{}Id", chars.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ObjectName;
+
+    fn leads_mirror() -> MirrorSet {
+        MirrorSet::with_defaults(&ObjectName::new("leads", "lead"))
+    }
 
     fn deliveries() -> Vec<(String, Vec<u8>)> {
         include_str!("../../../tests/fixtures/twenty/deliveries.jsonl")
@@ -166,7 +170,7 @@ mod tests {
         for (name, body) in deliveries() {
             let event = WebhookEvent::parse(&body).unwrap();
             assert_eq!(event.event_name, name);
-            let change = event.change("lead").unwrap();
+            let change = event.change(&leads_mirror()).unwrap();
             match name.as_str() {
                 n if n.starts_with("person.") => {
                     assert!(matches!(change, Change::Ignored(_)), "{n}")
@@ -181,7 +185,12 @@ mod tests {
                     assert!(r.deleted_at().is_some());
                 }
                 n if n.starts_with("lead.") => assert!(matches!(change, Change::Lead(..)), "{n}"),
-                "note.created" => assert!(matches!(change, Change::Note(EventAction::Created, _))),
+                "note.created" => {
+                    let Change::Record { action, kind, .. } = change else {
+                        panic!("{name}")
+                    };
+                    assert_eq!((action, kind.as_str()), (EventAction::Created, "NOTE"));
+                }
                 "noteTarget.created" => {
                     let Change::NoteLink { lead, .. } = change else {
                         panic!("{name}")
@@ -213,11 +222,17 @@ mod tests {
             br#"{"eventName":"lead.updated","record":{"updatedAt":"2026-11-24T17:13:20.558Z"}}"#,
         )
         .unwrap();
-        assert!(no_id.change("lead").unwrap_err().to_string().contains("id"));
+        assert!(
+            no_id
+                .change(&leads_mirror())
+                .unwrap_err()
+                .to_string()
+                .contains("id")
+        );
         let bad_date = WebhookEvent::parse(br#"{"eventName":"lead.updated","record":{"id":"bf91e08e-34f1-43a7-9ba8-92963c4fd740","updatedAt":"tuesday"}}"#).unwrap();
         assert!(
             bad_date
-                .change("lead")
+                .change(&leads_mirror())
                 .unwrap_err()
                 .to_string()
                 .contains("updatedAt")
@@ -229,6 +244,9 @@ mod tests {
         let e =
             WebhookEvent::parse(br#"{"eventName":"metadata.fieldMetadata.created","payload":{}}"#)
                 .unwrap();
-        assert!(matches!(e.change("lead").unwrap(), Change::Ignored(_)));
+        assert!(matches!(
+            e.change(&leads_mirror()).unwrap(),
+            Change::Ignored(_)
+        ));
     }
 }

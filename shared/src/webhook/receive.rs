@@ -77,7 +77,7 @@ pub fn admit(
         .map_err(Refusal::BadSignature)?;
     }
     let event = WebhookEvent::parse(body).map_err(Refusal::BadBody)?;
-    match event.change(config.object.singular()) {
+    match event.change(&config.objects) {
         Ok(change) => Ok((event, change)),
         Err(error) => Err(Refusal::BadRecord {
             event: event.event_name,
@@ -159,6 +159,7 @@ mod tests {
         WebhookConfig {
             table_name: "spartan-leads".into(),
             object: ObjectName::from_plural("leads"),
+            objects: crate::domain::MirrorSet::with_defaults(&ObjectName::from_plural("leads")),
             secret: secret.map(|s| SecretString::from(s.to_string())),
             tolerance: Duration::from_secs(300),
             max_body_bytes,

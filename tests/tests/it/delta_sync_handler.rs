@@ -3,20 +3,25 @@ use delta_sync::DeltaSync;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use spartan_sync::SyncSettings;
+use spartan_sync::domain::{MirrorSet, ObjectName};
 use spartan_sync::metrics::Metrics;
 use spartan_sync::sync::SyncMode;
 use spartan_sync::sync::related::RelatedPull;
 use spartan_sync_tests::emulator::Seed;
 use spartan_sync_tests::stack::TestStack;
 
-fn function(stack: &TestStack) -> DeltaSync {
+/// The delta-sync function over the stack, mirroring `objects` (`TWENTY_OBJECTS`).
+pub fn function_for(stack: &TestStack, objects: &str) -> DeltaSync {
     let settings = SyncSettings::default();
+    let objects = MirrorSet::parse(objects, &ObjectName::from_plural("leads"))
+        .unwrap_or_else(|e| panic!("{e}"));
     DeltaSync {
         engine: stack.engine.clone(),
         metrics: Metrics::new(None, "delta-sync"),
         related: Some(RelatedPull::new(
             stack.engine.twenty(),
             &stack.store,
+            &objects,
             settings.lookback,
             settings.clock_skew,
             settings.reserve,
@@ -24,7 +29,11 @@ fn function(stack: &TestStack) -> DeltaSync {
     }
 }
 
-fn event(payload: Value) -> LambdaEvent<Value> {
+fn function(stack: &TestStack) -> DeltaSync {
+    function_for(stack, "leads,notes,noteTargets")
+}
+
+pub fn event(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, Context::default())
 }
 
@@ -215,6 +224,7 @@ async fn a_note_pull_cut_short_resumes_from_its_last_stored_page() {
     let related = RelatedPull::new(
         stack.engine.twenty(),
         &stack.store,
+        &MirrorSet::with_defaults(&ObjectName::from_plural("leads")),
         settings.lookback,
         settings.clock_skew,
         std::time::Duration::ZERO,
