@@ -108,9 +108,10 @@ const fn reference(
 /// Every relation column the emulator keeps consistent when a record is destroyed,
 /// silently (no event, no `updatedAt` change), as the database does.
 ///
-/// The noteTarget links to a person, company or opportunity are nulled, as a lead's
-/// are. (2.21.0's metadata declares `onDelete: CASCADE` for those three morph relations;
-/// the captures only show the lead's, which nulls.)
+/// The noteTarget links to a person, company or opportunity go with it (2.21.0 declares
+/// `onDelete: CASCADE`, and a real 2.21.0 hard-deleted a destroyed person's and a
+/// destroyed note's noteTargets without an event); a custom object's (the lead's) are
+/// nulled, as captured.
 pub(crate) const REFERENCES: &[Reference] = &[
     reference(
         ObjectKind::NoteTarget,
@@ -128,19 +129,19 @@ pub(crate) const REFERENCES: &[Reference] = &[
         ObjectKind::NoteTarget,
         "targetPersonId",
         ObjectKind::Person,
-        OnDestroy::SetNull,
+        OnDestroy::Cascade,
     ),
     reference(
         ObjectKind::NoteTarget,
         "targetCompanyId",
         ObjectKind::Company,
-        OnDestroy::SetNull,
+        OnDestroy::Cascade,
     ),
     reference(
         ObjectKind::NoteTarget,
         "targetOpportunityId",
         ObjectKind::Opportunity,
-        OnDestroy::SetNull,
+        OnDestroy::Cascade,
     ),
     // 2.21.0: `onDelete: SET_NULL`.
     reference(

@@ -218,7 +218,7 @@ async fn bulk_destroy_of_three_people_sends_one_event() {
 }
 
 #[tokio::test]
-async fn destroying_a_person_or_company_nulls_what_points_at_it_silently() {
+async fn destroying_a_person_or_company_takes_its_links_and_nulls_the_rest_silently() {
     let emulator = start(Seed::Empty).await;
     let api = Api::new(&emulator);
     let company = emulator.seed_companies(1).remove(0);
@@ -229,11 +229,12 @@ async fn destroying_a_person_or_company_nulls_what_points_at_it_silently() {
     );
     let person_id = person["id"].as_str().expect("id").to_string();
     let note = emulator.create("notes", json!({"title": "Met Ada"}));
-    let link = emulator.create(
-        "noteTargets",
-        json!({"noteId": note["id"], "targetPersonId": person_id, "targetCompanyId": company_id}),
-    );
-    let link_id = link["id"].as_str().expect("id").to_string();
+    let link = |target: &str, id: &str| {
+        let link = emulator.create("noteTargets", json!({"noteId": note["id"], target: id}));
+        link["id"].as_str().expect("id").to_string()
+    };
+    let to_person = link("targetPersonId", &person_id);
+    let to_company = link("targetCompanyId", &company_id);
     let (url, received) = receiver().await;
     emulator.register_webhook(&url, &["*.*"], "s");
 
@@ -241,17 +242,14 @@ async fn destroying_a_person_or_company_nulls_what_points_at_it_silently() {
         .json(Method::DELETE, &format!("/rest/people/{person_id}"), None)
         .await;
     assert_eq!(status, 200);
-    let after = emulator.get("noteTargets", &link_id).expect("link stays");
-    assert_eq!(after["targetPersonId"], Value::Null);
-    assert_eq!(after["targetCompanyId"], json!(company_id));
-    assert_eq!(after["updatedAt"], link["updatedAt"]);
+    assert!(emulator.get("noteTargets", &to_person).is_none());
+    assert!(emulator.get("noteTargets", &to_company).is_some());
 
     let other = emulator.seed_people(1).remove(0);
     let other_id = other["id"].as_str().expect("id");
     emulator.update("people", other_id, json!({"companyId": company_id}));
     assert!(emulator.destroy("companies", &company_id));
-    let after = emulator.get("noteTargets", &link_id).expect("link stays");
-    assert_eq!(after["targetCompanyId"], Value::Null);
+    assert!(emulator.get("noteTargets", &to_company).is_none());
     let other_after = emulator.get("people", other_id).expect("person stays");
     assert_eq!(other_after["companyId"], Value::Null);
 
@@ -333,4 +331,56 @@ async fn seeding_is_deterministic_and_companies_and_opportunities_list_and_filte
             .is_some_and(|c| !c.is_empty())
     );
     assert_eq!(company["address"]["addressLat"], Value::Null);
+}
+
+/// As a real 2.21.0 does: soft-deleting a note soft-deletes its links, an event each,
+/// and restoring the note restores them.
+#[tokio::test]
+async fn a_soft_deleted_note_takes_its_links_along_and_brings_them_back() {
+    let emulator = start(Seed::Empty).await;
+    let api = Api::new(&emulator);
+    let person = emulator.seed_people(1).remove(0);
+    let note = emulator.create("notes", json!({"title": "Met Ada"}));
+    let note_id = note["id"].as_str().expect("id").to_string();
+    let link = emulator.create(
+        "noteTargets",
+        json!({"noteId": note_id, "targetPersonId": person["id"]}),
+    );
+    let link_id = link["id"].as_str().expect("id").to_string();
+    let (url, received) = receiver().await;
+    emulator.register_webhook(&url, &["*.*"], "s");
+
+    let (status, _) = api
+        .json(
+            Method::DELETE,
+            &format!("/rest/notes/{note_id}?soft_delete=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let gone = emulator
+        .get("noteTargets", &link_id)
+        .expect("kept, soft-deleted");
+    assert!(gone["deletedAt"].is_string());
+    let (status, _) = api
+        .json(
+            Method::PATCH,
+            &format!("/rest/restore/notes?filter={}", id_in(&[&note_id])),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let back = emulator.get("noteTargets", &link_id).expect("restored");
+    assert!(back["deletedAt"].is_null());
+
+    emulator.wait_for_deliveries_idle().await;
+    assert_eq!(
+        names(&events(&received)),
+        [
+            "note.deleted",
+            "noteTarget.deleted",
+            "note.restored",
+            "noteTarget.restored"
+        ]
+    );
 }

@@ -274,16 +274,57 @@ impl World {
             .get_mut(&id.to_ascii_lowercase())
             .ok_or_else(ApiError::not_found)?;
         record.insert("deletedAt".into(), now.clone().into());
-        record.insert("updatedAt".into(), now.into());
+        record.insert("updatedAt".into(), now.clone().into());
         record.insert("updatedBy".into(), actor.to_value());
         let value = Value::Object(record.clone());
-        let change = Change {
+        let mut changes = vec![Change {
             kind,
             action: Action::Deleted,
             record: value.clone(),
             updated_fields: Some(vec!["deletedAt".into()]),
+        }];
+        changes.extend(self.soft_cascade(kind, id, Some(&now), actor));
+        Ok((value, changes))
+    }
+
+    /// Twenty 2.21.0 soft-deletes a soft-deleted note's noteTargets with it (and restores
+    /// them with it), an event each: `deleted_at` is the note's new `deletedAt`.
+    fn soft_cascade(
+        &mut self,
+        kind: ObjectKind,
+        id: &str,
+        deleted_at: Option<&str>,
+        actor: Actor,
+    ) -> Vec<Change> {
+        if kind != ObjectKind::Note {
+            return Vec::new();
+        }
+        let stamp = match deleted_at {
+            Some(at) => at.to_string(),
+            None => format_ms(self.clock.tick()),
         };
-        Ok((value, vec![change]))
+        let id = id.to_ascii_lowercase();
+        let mut changes = Vec::new();
+        for link in self.table_mut(ObjectKind::NoteTarget).values_mut() {
+            let of_note = link["noteId"].as_str().map(str::to_ascii_lowercase) == Some(id.clone());
+            if !of_note || link["deletedAt"].is_null() != deleted_at.is_some() {
+                continue;
+            }
+            let value = deleted_at.map_or(Value::Null, |at| Value::String(at.to_string()));
+            link.insert("deletedAt".into(), value);
+            link.insert("updatedAt".into(), stamp.clone().into());
+            link.insert("updatedBy".into(), actor.to_value());
+            changes.push(Change {
+                kind: ObjectKind::NoteTarget,
+                action: match deleted_at {
+                    Some(_) => Action::Deleted,
+                    None => Action::Restored,
+                },
+                record: Value::Object(link.clone()),
+                updated_fields: Some(vec!["deletedAt".into()]),
+            });
+        }
+        changes
     }
 
     /// Removes the row (soft-deleted or not); the event carries its last state.
@@ -378,6 +419,7 @@ impl World {
                 updated_fields: Some(vec!["deletedAt".into()]),
             });
             restored.push(value);
+            changes.extend(self.soft_cascade(kind, id, None, actor));
         }
         Ok((restored, changes))
     }

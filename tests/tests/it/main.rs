@@ -9,6 +9,7 @@ mod changes_feed;
 mod delta_sync_handler;
 mod faults;
 mod leads_api;
+mod objects;
 mod openapi;
 mod ordering;
 mod pipeline;

@@ -17,13 +17,13 @@ const LEAD: &str = "73affd6e-2319-4ad1-82d8-f8eb9312a232";
 /// A named request: body, headers, and the time it is received.
 type Case<'a> = (&'a str, Vec<u8>, Vec<(String, String)>, Timestamp);
 
-struct Delivery {
-    event: String,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Delivery {
+    pub event: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
-fn captured() -> Vec<Delivery> {
+pub(crate) fn captured() -> Vec<Delivery> {
     include_str!("../../fixtures/twenty/deliveries.jsonl")
         .lines()
         .map(|l| {
@@ -42,7 +42,7 @@ fn captured() -> Vec<Delivery> {
         .collect()
 }
 
-fn signed_at(delivery: &Delivery) -> Timestamp {
+pub(crate) fn signed_at(delivery: &Delivery) -> Timestamp {
     let ts = delivery
         .headers
         .iter()
@@ -98,11 +98,18 @@ fn lead(updated_at: &str, score: i64) -> Value {
 }
 
 async fn state() -> WebhookState {
+    state_for(None).await
+}
+
+/// The webhook function over a fresh table, mirroring `objects` (`TWENTY_OBJECTS`,
+/// `None`: the default).
+pub(crate) async fn state_for(objects: Option<&str>) -> WebhookState {
     let dynamo = dynamo_local().await;
     let table = fresh_table(&dynamo).await;
     let config = WebhookConfig::from_lookup(|k| match k {
         "LEADS_TABLE" => Some(table.clone()),
         "TWENTY_WEBHOOK_SECRET" => Some(SECRET.into()),
+        "TWENTY_OBJECTS" => objects.map(str::to_string),
         _ => None,
     })
     .unwrap();
@@ -114,7 +121,7 @@ async fn state() -> WebhookState {
     }
 }
 
-async fn post(
+pub(crate) async fn post(
     state: &WebhookState,
     body: &[u8],
     headers: &[(String, String)],
