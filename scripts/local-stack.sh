@@ -131,7 +131,7 @@ start_functions() {
   LEADS_API_URL="$WATCH_URL/lambda-url/leads-api/leads"
   WEBHOOK_URL="$WATCH_URL/lambda-url/webhook/api/webhooks/twenty"
   local vars=()
-  for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES \
+  for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT TWENTY_OBJECTS SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES \
            TWENTY_WEBHOOK_SECRET WEBHOOK_ALLOW_UNSIGNED AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
            AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RUST_LOG; do
     [ -n "${!v:-}" ] && vars+=(--env-var "$v=${!v}")
@@ -160,11 +160,33 @@ warm_functions() {
   echo "==> webhook and leads-api functions started in $(( $(now_ms) - started )) ms"
 }
 
+# The webhook's operations: <singular>.* for every object of TWENTY_OBJECTS (default: the
+# lead object, notes and noteTargets), the singular as the functions derive it.
+webhook_operations() {
+  python3 - "${TWENTY_OBJECTS:-${TWENTY_OBJECT:-leads},notes,noteTargets}" "${TWENTY_OBJECT:-leads}" "${TWENTY_OBJECT_SINGULAR:-}" <<'PY'
+import json, sys
+objects, lead, lead_singular = sys.argv[1:4]
+def singular(entry):
+    plural, _, named = entry.strip().partition(":")
+    if named:
+        return named
+    if plural == lead and lead_singular:
+        return lead_singular
+    if plural == "people":
+        return "person"
+    if plural.endswith("ies"):
+        return plural[:-3] + "y"
+    return plural[:-1] if plural.endswith("s") else plural
+print(json.dumps([f"{singular(e)}.*" for e in objects.split(",")]))
+PY
+}
+
 # Registers the local webhook function with the emulator, through Twenty's own API
 # (POST /rest/webhooks), exactly as `make register-webhook` does with a real workspace.
 register_local_webhook() {
-  local body answer host
-  body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": ["lead.*", "note.*", "noteTarget.*"], "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$WEBHOOK_URL" "$TWENTY_WEBHOOK_SECRET")
+  local body answer host operations
+  operations=$(webhook_operations)
+  body=$(python3 -c 'import json,sys; print(json.dumps({"targetUrl": sys.argv[1], "operations": json.loads(sys.argv[3]), "description": "Spartan Sync (local)", "secret": sys.argv[2]}))' "$WEBHOOK_URL" "$TWENTY_WEBHOOK_SECRET" "$operations")
   if [ -z "${EMULATED_TWENTY:-}" ]; then
     # Every local server listens on 127.0.0.1 only: a real Twenty can deliver to it only
     # from this machine.
@@ -175,7 +197,7 @@ register_local_webhook() {
         echo "==> not registering a webhook: Twenty at $host cannot reach 127.0.0.1:$WATCH_PORT."
         echo "    Expose the webhook (e.g. a tunnel to 127.0.0.1:$WATCH_PORT) and register it with:"
         echo "    curl -H \"Authorization: Bearer \$TWENTY_API_KEY\" -H 'Content-Type: application/json' -X POST $TWENTY_API_URL/rest/webhooks \\"
-        echo "      -d '{\"targetUrl\": \"<tunnel URL>/lambda-url/webhook/api/webhooks/twenty\", \"operations\": [\"lead.*\", \"note.*\", \"noteTarget.*\"], \"secret\": \"<TWENTY_WEBHOOK_SECRET of this run>\"}'"
+        echo "      -d '{\"targetUrl\": \"<tunnel URL>/lambda-url/webhook/api/webhooks/twenty\", \"operations\": $operations, \"secret\": \"<TWENTY_WEBHOOK_SECRET of this run>\"}'"
         echo "    Until then the delta sync every ${SYNC_INTERVAL_SECONDS:-300} s keeps the mirror fresh."
         return ;;
     esac
@@ -202,6 +224,7 @@ write_stack_env() {
     echo "STACK_PID=$$"
     echo "LEADS_TABLE=$LEADS_TABLE"
     echo "TWENTY_OBJECT=${TWENTY_OBJECT:-leads}"
+    echo "TWENTY_OBJECTS=${TWENTY_OBJECTS:-${TWENTY_OBJECT:-leads},notes,noteTargets}"
     echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
     echo "AWS_REGION=$AWS_REGION"
     echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"

@@ -12,7 +12,7 @@
 #   TWENTY_API_URL    e.g. https://api.twenty.com (required on the first deploy; later
 #                     deploys keep the stack's value unless you set it)
 # Optional stack parameters (unset = the template default, or the stack's current value):
-#   TWENTY_OBJECT SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES RECONCILE_SCHEDULE ALARM_EMAIL LOG_RETENTION_DAYS
+#   TWENTY_OBJECT TWENTY_OBJECTS SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES RECONCILE_SCHEDULE ALARM_EMAIL LOG_RETENTION_DAYS
 #   METRICS_NAMESPACE TRACING (Active|PassThrough) DELTA_SYNC_RESERVED_CONCURRENCY (0|1)
 #   Options with a monthly fee: SECRET_STORE (ParameterStore|SecretsManager)
 #   ENCRYPTION_KEY (AwsManaged|CustomerManaged) DASHBOARD (Disabled|Enabled)
@@ -106,6 +106,7 @@ add_override() { # ENV_VAR StackParameter
 }
 add_override TWENTY_API_URL TwentyApiUrl
 add_override TWENTY_OBJECT TwentyObject
+add_override TWENTY_OBJECTS TwentyObjects
 add_override SYNC_LOOKBACK_SECONDS SyncLookbackSeconds
 add_override CONFLICT_POLICY ConflictPolicy
 add_override CONFLICT_RULES ConflictRules

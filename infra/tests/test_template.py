@@ -25,6 +25,7 @@ FUNCTIONS = {
             "TWENTY_API_KEY_PARAMETER",
             "LEADS_TABLE",
             "TWENTY_OBJECT",
+            "TWENTY_OBJECTS",
             "SYNC_LOOKBACK_SECONDS",
             "CONFLICT_POLICY",
             "CONFLICT_RULES",
@@ -35,10 +36,15 @@ FUNCTIONS = {
         "webhook",
         128,
         10,
-        {"LEADS_TABLE", "TWENTY_OBJECT", "TWENTY_WEBHOOK_SECRET_PARAMETER", "METRICS_NAMESPACE"},
+        {"LEADS_TABLE", "TWENTY_OBJECT", "TWENTY_OBJECTS", "TWENTY_WEBHOOK_SECRET_PARAMETER", "METRICS_NAMESPACE"},
     ),
     # nothing it does not read: no conflict policy, no namespace; POST /sync's target
-    "LeadsApiFunction": ("leads-api", 128, 10, {"LEADS_TABLE", "TWENTY_OBJECT", "DELTA_SYNC_FUNCTION"}),
+    "LeadsApiFunction": (
+        "leads-api",
+        128,
+        10,
+        {"LEADS_TABLE", "TWENTY_OBJECT", "TWENTY_OBJECTS", "DELTA_SYNC_FUNCTION"},
+    ),
 }
 
 LEADS_ROUTES = {
@@ -277,6 +283,7 @@ def test_function_environment_holds_no_secret(any_stack, logical):
                 assert str(value).startswith(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:")
     assert env["LEADS_TABLE"] == stack.physical["LeadsTable"]
     assert env["TWENTY_OBJECT"] == "leads"
+    assert env["TWENTY_OBJECTS"] == "leads,notes,noteTargets"
     if logical == "DeltaSyncFunction":
         assert env["METRICS_NAMESPACE"] == "SpartanSync"
         if stack.params["SecretStore"] == "SecretsManager":
