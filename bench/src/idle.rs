@@ -1,6 +1,7 @@
 //! What a quiet workspace costs Twenty: an idle run after a bulk import (every lead
 //! sharing one `updatedAt`, as an import leaves them), and, for issue #15, an idle run
-//! and a reconcile (the daily full pass) over leads with their notes and note links.
+//! and a reconcile (the daily full pass) of five objects: leads, their notes and note
+//! links, people and companies (`TWENTY_OBJECTS=leads,notes,noteTargets,people,companies`).
 
 use std::time::Duration;
 
@@ -59,7 +60,9 @@ pub async fn after_import(n: usize) -> anyhow::Result<IdleAfterImport> {
 pub struct ReconcileCost {
     pub leads: usize,
     pub notes: usize,
-    /// Twenty requests of an idle run: the leads, then each related object.
+    pub people: usize,
+    pub companies: usize,
+    /// Twenty requests of an idle run: the leads, then each other object.
     pub idle_requests: u64,
     /// Twenty requests of a reconcile (a full pass of every object).
     pub reconcile_requests: u64,
@@ -67,8 +70,10 @@ pub struct ReconcileCost {
     pub reconcile_seconds: f64,
 }
 
-/// `n` leads (edited over the past month) and one note per ten leads, each linked to a
-/// lead; synced; then an idle run and a reconcile, each with the notes and their links.
+/// `n` leads (edited over the past month), one note per ten leads, each linked to a lead,
+/// a person per ten leads and a company per twenty; synced; then an idle run and a
+/// reconcile, each run as the delta-sync function runs it (the other objects after the
+/// leads, under the same lease).
 pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
     let stack = backdated_stack(n, Duration::from_secs(30 * 24 * 3600), PAGE_SIZE).await;
     let leads = stack.emulator.records("leads");
@@ -82,6 +87,9 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
             json!({"noteId": note["id"], "targetLeadId": lead["id"]}),
         );
     }
+    let (people, companies) = (n / 10, n / 20);
+    stack.emulator.seed_people(people);
+    stack.emulator.seed_companies(companies);
     // The notes are stamped now. A window of a lookback and a skew allowance of 1 s
     // each (not 120 s and 60 s) lets the passes begin after them without waiting 3 min:
     // the idle run then costs what it costs in a workspace quiet for a while.
@@ -93,7 +101,11 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let (wire, settings) = through_relay(&stack, PAGE_SIZE).await?;
     let client = TwentyClient::new(&settings)?;
-    let objects = MirrorSet::with_defaults(&ObjectName::from_plural("leads"));
+    let objects = MirrorSet::parse(
+        "leads,notes,noteTargets,people,companies",
+        &ObjectName::from_plural("leads"),
+    )
+    .map_err(anyhow::Error::msg)?;
     let related = RelatedPull::new(
         &client,
         &stack.store,
@@ -104,36 +116,47 @@ pub async fn reconcile(n: usize) -> anyhow::Result<ReconcileCost> {
     );
     let engine = SyncEngine::new(client, stack.store.clone(), sync);
     let pages = |r: &[RelatedSummary]| r.iter().map(|s| u64::from(s.pages)).sum::<u64>();
+    let run = |mode: RequestedMode| {
+        engine.run_then(mode, deadline(), |mode, until| {
+            related.pull(mode == SyncMode::Full, until)
+        })
+    };
 
-    engine.run(RequestedMode::Auto, deadline()).await?;
-    let first = related.pull(false, deadline()).await;
-    ensure!(first.iter().all(|r| r.complete), "first pull: {first:?}");
-
-    let idle = engine.run(RequestedMode::Auto, deadline()).await?;
-    let idle_related = related.pull(false, deadline()).await;
+    let first = run(RequestedMode::Auto).await?;
+    ensure!(
+        first.related.iter().all(|r| r.complete),
+        "first pull: {first:?}"
+    );
+    let idle = run(RequestedMode::Auto).await?;
     ensure!(idle.mode == SyncMode::Delta, "idle run: {idle:?}");
 
     let before = wire.snapshot();
     let started = std::time::Instant::now();
-    let full = engine.run(RequestedMode::Full, deadline()).await?;
-    let full_related = related.pull(true, deadline()).await;
+    let full = run(RequestedMode::Full).await?;
     let seconds = started.elapsed().as_secs_f64();
     let spent = wire.snapshot().since(&before);
     ensure!(
         full.mode == SyncMode::Full && full.total_in_table == n as i64,
         "reconcile: {full:?}"
     );
+    let fetched: Vec<(&str, u64)> = full
+        .related
+        .iter()
+        .map(|r| (r.object.as_str(), if r.complete { r.fetched } else { 0 }))
+        .collect();
+    let expected = [notes, notes, people, companies].map(|c| c as u64);
     ensure!(
-        full_related
-            .iter()
-            .all(|r| r.complete && r.fetched == notes as u64),
-        "reconcile of the notes: {full_related:?}"
+        fetched.iter().map(|f| f.1).eq(expected),
+        "reconcile of the other objects: {:?}",
+        full.related
     );
     Ok(ReconcileCost {
         leads: n,
         notes,
-        idle_requests: idle.requests + pages(&idle_related),
-        reconcile_requests: full.requests + pages(&full_related),
+        people,
+        companies,
+        idle_requests: idle.requests + pages(&idle.related),
+        reconcile_requests: full.requests + pages(&full.related),
         reconcile_bytes: spent.total(),
         reconcile_seconds: seconds,
     })

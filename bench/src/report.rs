@@ -205,9 +205,11 @@ impl Results {
             row(
                 "",
                 format!(
-                    "idle run / reconcile, N={} (+{} notes)",
+                    "idle run / reconcile, N={} (+{} notes, {} people, {} companies)",
                     thousands(r.leads as u64),
-                    thousands(r.notes as u64)
+                    thousands(r.notes as u64),
+                    thousands(r.people as u64),
+                    thousands(r.companies as u64)
                 ),
                 format!(
                     "{} / {} requests",
@@ -215,7 +217,7 @@ impl Results {
                     thousands(r.reconcile_requests)
                 ),
                 format!(
-                    "leads, notes and note links, one request per object when idle; the reconcile (a full pass of each, sweep included) moved {} in {:.1} s",
+                    "five objects (leads, notes, note links, people, companies), one request per object when idle; the reconcile (a full pass of each, sweep included) moved {} in {:.1} s",
                     bytes(r.reconcile_bytes as f64),
                     r.reconcile_seconds
                 ),
