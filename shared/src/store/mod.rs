@@ -21,6 +21,7 @@ mod mirror;
 mod notes;
 mod queries;
 mod recheck;
+mod record_conditions;
 mod records;
 mod resolve;
 mod schema;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::item::{RecordItem, WriteOrigin, attr};
 use super::keys::{BY_SWEEP_INDEX, PK, SK};
 use super::lead_store::TOMBSTONE_TTL;
+use super::record_conditions::{Condition, IF_NEWER, IF_NOT_NEWER, IF_UNSEEN};
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError, cursor};
 use crate::domain::{RemoteRecord, Timestamp, unseen_by};
@@ -378,35 +379,3 @@ fn applied(result: Result<(), Option<Item>>) -> RecordOutcome {
         Err(_) => RecordOutcome::Stale,
     }
 }
-
-/// A condition expression with exactly the names it uses (DynamoDB refuses unused ones).
-struct Condition {
-    expression: &'static str,
-    names: &'static [(&'static str, &'static str)],
-}
-
-/// A newer version saying something new, or a first one.
-const IF_NEWER: &Condition = &Condition {
-    expression: "attribute_not_exists(#pk) OR (#ru < :ru AND #h <> :h)",
-    names: &[
-        ("#pk", PK),
-        ("#ru", attr::REMOTE_UPDATED_AT),
-        ("#h", attr::CONTENT_HASH),
-    ],
-};
-
-/// Nothing newer than the destroyed version is stored.
-const IF_NOT_NEWER: &Condition = &Condition {
-    expression: "attribute_not_exists(#pk) OR #ru <= :ru",
-    names: &[("#pk", PK), ("#ru", attr::REMOTE_UPDATED_AT)],
-};
-
-/// Live, not seen by the full pull, and not written since it began.
-const IF_UNSEEN: &Condition = &Condition {
-    expression: "attribute_exists(#k) AND (attribute_not_exists(#g) OR #g <> :g) AND #s < :began",
-    names: &[
-        ("#k", attr::KIND),
-        ("#g", attr::GENERATION),
-        ("#s", attr::SYNCED_AT),
-    ],
-};
