@@ -22,6 +22,7 @@ mod notes;
 mod queries;
 mod recheck;
 mod record_conditions;
+mod record_reads;
 mod records;
 mod resolve;
 mod schema;
@@ -41,6 +42,7 @@ pub use lease::{Lease, LeaseHolder};
 pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
 pub use notes::{NOTE_LINK_KIND, note_link_place};
+pub use record_reads::RecordPage;
 pub use records::{RecordOutcome, RecordPlace, SweptPage};
 pub use schema::create_table;
 pub use sync_state::{

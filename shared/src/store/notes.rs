@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::item::{WriteOrigin, attr};
 use super::keys::{PK, SK, lead_pk};
 use super::lead_table::Key;
+use super::record_reads::as_sent;
 use super::records::{RecordOutcome, RecordPlace};
 use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
@@ -137,13 +138,7 @@ impl DynamoLeadStore {
                 .map_err(|e| StoreError::dynamo("GetItem", e))?;
             // A destroyed note's tombstone is no note.
             if let Some(item) = out.item.filter(|i| !i.contains_key(attr::DESTROYED_AT)) {
-                let mut doc: Map<String, Value> =
-                    serde_dynamo::from_item(item).map_err(|source| StoreError::Mapping {
-                        key: note_key.clone(),
-                        source,
-                    })?;
-                doc.retain(|k, _| !k.starts_with('_') && k != PK && k != SK);
-                notes.push(doc);
+                notes.push(as_sent(note_key, item)?);
             }
         }
         Ok(notes)
