@@ -58,6 +58,8 @@ LEADS_ROUTES = {
     "GET /sync",
     "POST /sync",
     "GET /changes",
+    "GET /objects/{plural}",
+    "GET /objects/{plural}/{id}",
     "GET /openapi.json",
 }
 WEBHOOK_ROUTE = "POST /api/webhooks/twenty"

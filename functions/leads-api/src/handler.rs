@@ -1,13 +1,14 @@
 use lambda_http::http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
+use spartan_sync::domain::MirrorSet;
 use spartan_sync::invoke::SyncInvoker;
 use spartan_sync::store::{ConflictStatus, StoreError, StoredLead};
 use spartan_sync::sync::{LocalEditError, local};
 use spartan_sync::{DynamoLeadStore, LeadId, Timestamp};
 
 use crate::route::Route;
-use crate::{body, feed, resolve, sync};
+use crate::{body, feed, objects, resolve, sync};
 
 /// The OpenAPI 3.1 document of this API, served as is at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -18,6 +19,9 @@ pub struct LeadsApi {
     pub store: DynamoLeadStore,
     /// Starts delta-sync runs for `POST /sync`.
     pub invoker: SyncInvoker,
+    /// Every object mirrored (`TWENTY_OBJECTS`): `GET /objects/{plural}` serves those
+    /// stored as records.
+    pub objects: MirrorSet,
 }
 
 const MAX_BODY: usize = 256 * 1024;
@@ -207,6 +211,16 @@ async fn respond(
         Route::Changes => Ok(json_response(
             StatusCode::OK,
             &feed::changes(api, request).await?,
+            None,
+        )),
+        Route::ListRecords(plural) => Ok(json_response(
+            StatusCode::OK,
+            &objects::list(api, request, &plural).await?,
+            None,
+        )),
+        Route::GetRecord(plural, id) => Ok(json_response(
+            StatusCode::OK,
+            &objects::get(api, &plural, &id).await?,
             None,
         )),
         Route::OpenApi => {

@@ -5,6 +5,7 @@
 mod body;
 mod feed;
 mod handler;
+mod objects;
 mod resolve;
 mod route;
 mod sync;

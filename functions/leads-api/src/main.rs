@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let api = LeadsApi {
         store: DynamoLeadStore::new(dynamo, &config.table_name, config.object.plural()),
         invoker: SyncInvoker::new(lambda, &config.delta_sync_function),
+        objects: config.objects,
     };
     // Built once and kept for the life of the process; `run_concurrent` serves one
     // invocation at a time unless AWS_LAMBDA_MAX_CONCURRENCY says more.

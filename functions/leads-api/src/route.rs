@@ -13,6 +13,10 @@ pub enum Route {
     SyncStatus,
     StartSync,
     Changes,
+    /// `GET /objects/{plural}`: a mirrored object's records.
+    ListRecords(String),
+    /// `GET /objects/{plural}/{id}`: one of them.
+    GetRecord(String, String),
     OpenApi,
     MethodNotAllowed,
     NotFound,
@@ -31,6 +35,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/sync"),
     ("POST", "/sync"),
     ("GET", "/changes"),
+    ("GET", "/objects/{plural}"),
+    ("GET", "/objects/{plural}/{id}"),
     ("GET", "/openapi.json"),
 ];
 
@@ -44,12 +50,12 @@ impl Route {
         for start in 0..segments.len() {
             let tail = &segments[start..];
             for (m, template) in ROUTES {
-                let Some(id) = matches(template, tail) else {
+                let Some(params) = matches(template, tail) else {
                     continue;
                 };
                 path_matched = true;
                 if method.as_str() == *m {
-                    return Self::from_template(m, template, id);
+                    return Self::from_template(m, template, params);
                 }
             }
             if path_matched {
@@ -59,8 +65,8 @@ impl Route {
         Self::NotFound
     }
 
-    fn from_template(method: &str, template: &str, id: Option<String>) -> Self {
-        let id = id.unwrap_or_default();
+    fn from_template(method: &str, template: &str, mut params: Vec<String>) -> Self {
+        let id = params.pop().unwrap_or_default();
         match (method, template) {
             ("GET", "/leads") => Self::ListLeads,
             ("POST", "/leads") => Self::CreateLead,
@@ -72,6 +78,10 @@ impl Route {
             ("GET", "/sync") => Self::SyncStatus,
             ("POST", "/sync") => Self::StartSync,
             ("GET", "/changes") => Self::Changes,
+            ("GET", "/objects/{plural}") => Self::ListRecords(id),
+            ("GET", "/objects/{plural}/{id}") => {
+                Self::GetRecord(params.pop().unwrap_or_default(), id)
+            }
             ("GET", "/openapi.json") => Self::OpenApi,
             // A row of ROUTES without its arm here: the route tests catch it.
             _ => Self::NotFound,
@@ -79,21 +89,22 @@ impl Route {
     }
 }
 
-/// `Some(captured id)` when `segments` fit `template` (`{id}` matches one segment).
-fn matches(template: &str, segments: &[&str]) -> Option<Option<String>> {
+/// `Some(captured segments, in order)` when `segments` fit `template` (a `{name}`
+/// part matches any one segment).
+fn matches(template: &str, segments: &[&str]) -> Option<Vec<String>> {
     let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
     if parts.len() != segments.len() {
         return None;
     }
-    let mut id = None;
+    let mut params = Vec::new();
     for (part, segment) in parts.iter().zip(segments) {
-        if *part == "{id}" {
-            id = Some((*segment).to_string());
+        if part.starts_with('{') && part.ends_with('}') {
+            params.push((*segment).to_string());
         } else if part != segment {
             return None;
         }
     }
-    Some(id)
+    Some(params)
 }
 
 #[cfg(test)]
@@ -127,13 +138,35 @@ mod tests {
         );
         assert_eq!(Route::of(&Method::DELETE, "/sync"), Route::MethodNotAllowed);
         assert_eq!(Route::of(&Method::GET, "/people"), Route::NotFound);
+        assert_eq!(
+            Route::of(&Method::GET, "/lambda-url/leads-api/objects/people"),
+            Route::ListRecords("people".into())
+        );
+        assert_eq!(
+            Route::of(&Method::GET, "/objects/people/abc"),
+            Route::GetRecord("people".into(), "abc".into())
+        );
+        // The longest tail wins: this is not `GET /leads/{id}`.
+        assert_eq!(
+            Route::of(&Method::GET, "/objects/leads/abc"),
+            Route::GetRecord("leads".into(), "abc".into())
+        );
+        assert_eq!(
+            Route::of(&Method::POST, "/objects/people"),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::of(&Method::DELETE, "/objects/people/abc"),
+            Route::MethodNotAllowed
+        );
+        assert_eq!(Route::of(&Method::GET, "/objects"), Route::NotFound);
         assert_eq!(Route::of(&Method::GET, "/leads/a/b"), Route::NotFound);
     }
 
     #[test]
     fn every_listed_route_has_its_handler() {
         for (method, template) in ROUTES {
-            let path = template.replace("{id}", "x");
+            let path = template.replace("{id}", "x").replace("{plural}", "people");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let route = Route::of(&method, &path);
             assert!(

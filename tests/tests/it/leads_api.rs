@@ -3,6 +3,7 @@
 use lambda_http::Body;
 use leads_api::{LeadsApi, handle};
 use serde_json::{Value, json};
+use spartan_sync::domain::{MirrorSet, ObjectName};
 use spartan_sync_tests::emulator::Seed;
 use spartan_sync_tests::lambda_fake::FakeLambda;
 use spartan_sync_tests::runs::auto;
@@ -54,6 +55,7 @@ pub(crate) async fn api() -> (TestStack, LeadsApi) {
     let api = LeadsApi {
         store: stack.store.clone(),
         invoker: lambda.invoker("delta-sync").await,
+        objects: MirrorSet::with_defaults(&ObjectName::from_plural("leads")),
     };
     (stack, api)
 }

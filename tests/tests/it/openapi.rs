@@ -10,10 +10,11 @@ use lambda_http::Body;
 use leads_api::{LeadsApi, OPENAPI, ROUTES, handle};
 use serde_json::{Value, json};
 use spartan_sync::DynamoLeadStore;
-use spartan_sync::store::FeedCursor;
-use spartan_sync::{LeadId, Timestamp};
+use spartan_sync::store::{FeedCursor, RecordPlace, WriteOrigin};
+use spartan_sync::{LeadId, RemoteRecord, Timestamp};
 use spartan_sync_tests::StoreExt;
 use spartan_sync_tests::lambda_fake::FakeLambda;
+use spartan_sync_tests::stack::TestStack;
 
 use crate::leads_api::api;
 use crate::util::apigw;
@@ -336,6 +337,8 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         410,
     )
     .await;
+    // Boxed: the test's future is large enough without these steps inlined.
+    let note = Box::pin(probe_objects(&mut p, &stack)).await;
     let served = p
         .check("GET", "/openapi.json", "/openapi.json", "", &[], 200)
         .await;
@@ -380,6 +383,13 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         ("GET", "/sync".to_string(), "/sync", ""),
         ("POST", "/sync".to_string(), "/sync", ""),
         ("GET", "/changes".to_string(), "/changes", ""),
+        ("GET", "/objects/notes".to_string(), "/objects/{plural}", ""),
+        (
+            "GET",
+            format!("/objects/notes/{note}"),
+            "/objects/{plural}/{id}",
+            "",
+        ),
     ] {
         let answer = p.check(method, &path, template, body, &[], 500).await;
         assert_eq!(answer, json!({"error": "internal error"}));
@@ -406,4 +416,41 @@ async fn every_route_and_status_the_handler_produces_fits_the_document() {
         let body: Value = serde_json::from_str(t).unwrap();
         assert!(body["error"].is_string(), "{body}");
     }
+}
+
+/// The other mirrored objects' routes (here the default: notes), read-only; the id of
+/// the note it stored.
+async fn probe_objects(p: &mut Probe, stack: &TestStack) -> LeadId {
+    let note = LeadId::new_random();
+    let fields = json!({"id": note.to_string(), "title": "Call back", "updatedAt": "2026-01-01T00:00:00.000Z", "deletedAt": null});
+    let record = RemoteRecord::from_fields(fields.as_object().unwrap().clone()).unwrap();
+    let place = RecordPlace::record("NOTE", note.as_str());
+    stack
+        .store
+        .put_versioned(&place, &record, WriteOrigin::Sync, None)
+        .await
+        .unwrap();
+    let (list, one) = ("/objects/{plural}", "/objects/{plural}/{id}");
+    let notes = p
+        .check("GET", "/objects/notes?limit=5", list, "", &[], 200)
+        .await;
+    assert_eq!(notes["data"][0], fields);
+    p.check("GET", "/objects/notes?cursor=nope", list, "", &[], 400)
+        .await;
+    p.check("GET", "/objects/people", list, "", &[], 404).await;
+    let read = p
+        .check("GET", &format!("/objects/notes/{note}"), one, "", &[], 200)
+        .await;
+    assert_eq!(read, fields);
+    p.check("GET", "/objects/notes/x", one, "", &[], 400).await;
+    p.check(
+        "GET",
+        &format!("/objects/notes/{}", LeadId::new_random()),
+        one,
+        "",
+        &[],
+        404,
+    )
+    .await;
+    note
 }
