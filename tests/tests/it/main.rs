@@ -10,6 +10,7 @@ mod delta_sync_handler;
 mod faults;
 mod leads_api;
 mod objects;
+mod objects_api;
 mod openapi;
 mod ordering;
 mod pipeline;
