@@ -36,7 +36,7 @@ pub(crate) fn requested_mode(body: &[u8]) -> Result<RequestedMode, ApiError> {
 }
 
 pub(crate) async fn status(api: &LeadsApi) -> Result<Value, ApiError> {
-    let status = SyncStatus::read(&api.store, Timestamp::now()).await?;
+    let status = SyncStatus::read_all(&api.store, &api.objects, Timestamp::now()).await?;
     Ok(serde_json::to_value(status).unwrap_or_default())
 }
 

@@ -28,6 +28,12 @@ impl DynamoLeadStore {
         .await
     }
 
+    /// The items of one kind (`PERSON`) the `byKind` index lists: an object's records,
+    /// soft-deleted ones included, tombstones not. Reads them all: for the reconcile.
+    pub async fn kind_count(&self, kind: &str) -> Result<u64, StoreError> {
+        self.count(BY_KIND_INDEX, attr::KIND, kind, None).await
+    }
+
     async fn count(
         &self,
         index: &str,

@@ -19,6 +19,7 @@ mod lease;
 mod memory;
 mod mirror;
 mod notes;
+mod pull_state;
 mod queries;
 mod recheck;
 mod record_conditions;
@@ -42,11 +43,12 @@ pub use lease::{Lease, LeaseHolder};
 pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
 pub use notes::{NOTE_LINK_KIND, note_link_place};
+pub use pull_state::PullProgress;
 pub use record_reads::RecordPage;
 pub use records::{RecordOutcome, RecordPlace, SweptPage};
 pub use schema::create_table;
 pub use sync_state::{
-    Checkpoint, CheckpointChange, PullProgress, Reachability, RunRecord, SweepProgress, SyncState,
+    Checkpoint, CheckpointChange, Reachability, RunRecord, SweepProgress, SyncState,
 };
 
 /// A DynamoDB client from the usual AWS configuration chain (`AWS_REGION`,

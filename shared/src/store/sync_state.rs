@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::keys::{PK, SK, STATE_SK, sync_pk};
-use super::throttle::{retry_throttled, send_if};
+use super::pull_state::PullProgress;
+use super::throttle::retry_throttled;
 use super::{DynamoLeadStore, StoreError};
 use crate::domain::Timestamp;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -50,20 +51,12 @@ pub struct SyncState {
     /// resumes it.
     #[serde(default)]
     pub pull: Option<PullProgress>,
-}
-
-/// Enough to resume a related object's pull where it stopped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PullProgress {
-    pub full: bool,
-    pub since: Option<Timestamp>,
-    pub cursor: Option<String>,
-    pub began: Timestamp,
-    pub newest_seen: Option<Timestamp>,
-    /// A full pull whose pages are all stored sweeps what it did not see: where.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<SweepProgress>,
+    /// A related object's records in the mirror (soft-deleted ones included), counted
+    /// at the end of its last reconcile, and when.
+    #[serde(default)]
+    pub record_count: Option<u64>,
+    #[serde(default)]
+    pub counted_at: Option<Timestamp>,
 }
 
 /// Enough to resume a pass exactly where it stopped.
@@ -209,72 +202,6 @@ impl DynamoLeadStore {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         self.update_state_fenced(owner, expression, values).await
-    }
-
-    /// Records a completed pull of a related object (notes, note links): not leased, so
-    /// only a pull begun later than the recorded one may move the state; a slower,
-    /// earlier pull that ends last changes nothing. `false` when it was not recorded.
-    pub async fn record_pull(
-        &self,
-        watermark: Option<Timestamp>,
-        began: Timestamp,
-        summary: &Value,
-    ) -> Result<bool, StoreError> {
-        let key = sync_pk(self.object());
-        let mapping = |source| StoreError::Mapping {
-            key: key.clone(),
-            source,
-        };
-        let mut sets = vec![
-            "freshAsOf = :fresh",
-            "lastRun = :run",
-            "lastRunAt = :at",
-            "lastSuccessAt = :at",
-        ];
-        let now = Timestamp::now().to_string();
-        let mut values = HashMap::from([
-            (":fresh".to_string(), AttributeValue::S(began.to_string())),
-            (
-                ":run".to_string(),
-                serde_dynamo::to_attribute_value(summary).map_err(mapping)?,
-            ),
-            (":at".to_string(), AttributeValue::S(now)),
-        ]);
-        if let Some(w) = watermark {
-            sets.push("watermark = :w");
-            values.insert(":w".into(), AttributeValue::S(w.to_string()));
-        }
-        let request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(self.state_key()))
-            .update_expression(format!("SET {} REMOVE pull", sets.join(", ")))
-            .condition_expression("attribute_not_exists(freshAsOf) OR freshAsOf < :fresh")
-            .set_expression_attribute_values(Some(values));
-        let sent = send_if(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(sent.is_some())
-    }
-
-    /// Stores a related object's pull progress after a page (not leased: pulls only
-    /// write versioned items, so two that overlap are safe; the last saved wins).
-    pub async fn save_pull(&self, progress: &PullProgress) -> Result<(), StoreError> {
-        let key = sync_pk(self.object());
-        let value = serde_dynamo::to_attribute_value(progress)
-            .map_err(|source| StoreError::Mapping { key, source })?;
-        let request = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(self.state_key()))
-            .update_expression("SET pull = :p")
-            .expression_attribute_values(":p", value);
-        retry_throttled(|| request.clone().send())
-            .await
-            .map_err(|e| StoreError::dynamo("UpdateItem", e))?;
-        Ok(())
     }
 
     /// Stores a pass's progress after a page, so that a run killed mid-way resumes

@@ -5,6 +5,7 @@ use tokio::time::Instant;
 use super::apply::ApplyCounts;
 use super::pipeline::Pipeline;
 use super::push::Pusher;
+use super::related::RelatedSummary;
 use super::report::{human, mode_label, mode_name};
 use super::window;
 use super::{PushSummary, RequestedMode, RunStatus, SyncError, SyncMode, SyncSummary};
@@ -125,8 +126,9 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         requested: RequestedMode,
         deadline: Instant,
     ) -> Result<SyncSummary, SyncError> {
-        let nothing_after = |_: SyncMode, _: Instant| std::future::ready(Vec::new());
-        self.run_then(requested, deadline, nothing_after).await
+        type Nothing = fn(SyncMode, Instant) -> std::future::Ready<Vec<RelatedSummary>>;
+        self.run_leased_then(requested, deadline, None::<Nothing>)
+            .await
     }
 
     pub(super) async fn run_leased(

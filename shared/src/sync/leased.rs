@@ -2,7 +2,6 @@
 //! pulls) still under it: one run at a time does all of a stack's pulling.
 
 use std::future::Future;
-use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -12,19 +11,32 @@ use super::{RequestedMode, SyncEngine, SyncError, SyncMode, SyncSummary};
 use crate::store::Mirror;
 use crate::twenty::RemoteObjects;
 
-/// Kept on the lease past the deadline, so it cannot lapse while the last write lands.
-const LEASE_SLACK: Duration = Duration::from_secs(30);
-
 impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
     /// [`SyncEngine::run`], then `then(mode, deadline)` while the lease is still held
     /// (unless the run was skipped or failed); what it returns is the summary's
-    /// `related`. The lease is first extended to the deadline: the leads' pass renews
-    /// it page by page, `then` does not need to.
+    /// `related`. The lease is renewed for its usual term first, not to the deadline: a
+    /// run that dies in `then` blocks the next ones no longer than one that dies in its
+    /// pass. (What `then` does outliving the lease is safe: the other objects' writes
+    /// are all versioned.)
     pub async fn run_then<F, Fut>(
         &self,
         requested: RequestedMode,
         deadline: Instant,
         then: F,
+    ) -> Result<SyncSummary, SyncError>
+    where
+        F: FnOnce(SyncMode, Instant) -> Fut,
+        Fut: Future<Output = Vec<RelatedSummary>>,
+    {
+        self.run_leased_then(requested, deadline, Some(then)).await
+    }
+
+    /// The whole run; `then`, if any, as [`SyncEngine::run_then`] says.
+    pub(super) async fn run_leased_then<F, Fut>(
+        &self,
+        requested: RequestedMode,
+        deadline: Instant,
+        then: Option<F>,
     ) -> Result<SyncSummary, SyncError>
     where
         F: FnOnce(SyncMode, Instant) -> Fut,
@@ -50,8 +62,10 @@ impl<R: RemoteObjects, M: Mirror> SyncEngine<R, M> {
         let span = tracing::info_span!("sync_run", run_id = %owner, object = %self.twenty.object());
         let result = async {
             let mut summary = self.run_leased(requested, deadline, &owner).await?;
-            let ttl = deadline.saturating_duration_since(Instant::now()) + LEASE_SLACK;
-            match self.store.renew_lease(&owner, ttl).await {
+            let Some(then) = then else {
+                return Ok(summary);
+            };
+            match self.store.renew_lease(&owner, self.settings.lease_ttl).await {
                 Ok(true) => summary.related = then(summary.mode, deadline).await,
                 Ok(false) => {
                     tracing::warn!("the run lease was taken over; the other objects are left to the run holding it")

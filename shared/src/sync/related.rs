@@ -228,17 +228,20 @@ impl RelatedPull {
                 _ => break,
             }
         }
+        let mut count = None;
         if let Some(generation) = generation {
             self.sweep(puller, generation, &mut progress, deadline, summary)
                 .await?;
             if progress.sweep.is_some() {
                 return Ok(());
             }
+            // Once a day is cheap enough to count the records by reading them all.
+            count = Some(state.kind_count(&puller.object.kind()).await?);
         }
         summary.complete = true;
         let report = serde_json::to_value(&*summary).unwrap_or(Value::Null);
         state
-            .record_pull(progress.newest_seen, progress.began, &report)
+            .record_pull(progress.newest_seen, progress.began, &report, count)
             .await?;
         Ok(())
     }

@@ -40,6 +40,8 @@ pub struct SyncStatus {
     pub outage: Option<Outage>,
     /// A pass that stopped before its end; the next run resumes it.
     pub pass_in_progress: Option<PassInProgress>,
+    /// The other mirrored objects (`TWENTY_OBJECTS`), each with its own state.
+    pub objects: Vec<super::ObjectStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -154,6 +156,7 @@ impl SyncStatus {
                 fetched: cp.fetched,
                 sweeping: cp.sweep.is_some(),
             }),
+            objects: Vec::new(),
         }
     }
 

@@ -215,6 +215,42 @@ async fn what_twenty_destroyed_unseen_is_gone_after_the_scheduled_reconcile() {
     assert_eq!(kept[0]["title"], "Kept");
     assert_eq!(live(&stack, "NOTETARGET").await.len(), 1, "no orphan link");
 
+    // GET /sync counts each object's records as its reconcile left them.
+    let objects = spartan_sync::domain::MirrorSet::parse(
+        FIVE,
+        &spartan_sync::ObjectName::from_plural("leads"),
+    )
+    .unwrap();
+    let status = spartan_sync::sync::SyncStatus::read_all(
+        &stack.store,
+        &objects,
+        spartan_sync::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let counts: Vec<(&str, i64)> = status
+        .records
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("companies", 1),
+            ("leads", 47),
+            ("noteTargets", 1),
+            ("notes", 1),
+            ("people", 4)
+        ],
+        "the soft-deleted person is held, with its deletedAt"
+    );
+    assert!(
+        status
+            .objects
+            .iter()
+            .all(|o| !o.pull_in_progress && o.counted_at.is_some())
+    );
+
     // Nothing is left to find: a second reconcile removes nothing.
     let again = delta_sync::handle(&f, event(json!({"mode": "full"})))
         .await
