@@ -380,11 +380,19 @@ async fn quiesce(
             .pending_leads(10)
             .await
             .map_err(|e| e.to_string())?;
+        // A run rechecks one request's worth of leads (as few as one at page size 1);
+        // the rest wait for the next, so the mirror has not settled while any is queued.
+        let rechecks = engine
+            .store()
+            .rechecks(1)
+            .await
+            .map_err(|e| e.to_string())?;
         // A pass resumed from a crashed run's checkpoint began before the activity ended:
         // only a pass begun after it must find every change.
         if summary.status == RunStatus::Succeeded
             && !summary.resumed
             && pending.is_empty()
+            && rechecks.is_empty()
             && summary.push.is_none()
         {
             break;
