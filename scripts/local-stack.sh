@@ -14,11 +14,13 @@ PIDS=()
 DDB_PORT=""
 SLEEPER=""
 STACK_ENV=""
+FUNCTIONS_ENV=""
 REAL_WEBHOOK_ID=""
 
 stop_stack() {
   trap '' INT TERM
   [ -n "$STACK_ENV" ] && rm -f "$STACK_ENV"
+  [ -n "$FUNCTIONS_ENV" ] && rm -f "$FUNCTIONS_ENV"
   # The webhook registered in a real workspace goes with the stack it pointed at.
   if [ -n "$REAL_WEBHOOK_ID" ]; then
     if curl -sf -m 10 -H "Authorization: Bearer $TWENTY_API_KEY" \
@@ -130,14 +132,22 @@ start_functions() {
   WATCH_URL="http://127.0.0.1:$WATCH_PORT"
   LEADS_API_URL="$WATCH_URL/lambda-url/leads-api/leads"
   WEBHOOK_URL="$WATCH_URL/lambda-url/webhook/api/webhooks/twenty"
-  local vars=()
-  for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT TWENTY_OBJECTS SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES \
-           TWENTY_WEBHOOK_SECRET WEBHOOK_ALLOW_UNSIGNED AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
-           AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RUST_LOG; do
-    [ -n "${!v:-}" ] && vars+=(--env-var "$v=${!v}")
-  done
+  # The functions' environment goes in a file only this user can read, removed when the
+  # stack stops: cargo lambda splits an --env-var value at its commas (TWENTY_OBJECTS,
+  # CONFLICT_RULES), and a command line shows the API key and the secret to anyone's ps.
+  FUNCTIONS_ENV="$RUN/functions.env"
+  (
+    umask 077
+    : >"$FUNCTIONS_ENV"
+    for v in TWENTY_API_URL TWENTY_API_KEY LEADS_TABLE TWENTY_OBJECT TWENTY_OBJECTS SYNC_LOOKBACK_SECONDS CONFLICT_POLICY CONFLICT_RULES \
+             TWENTY_WEBHOOK_SECRET WEBHOOK_ALLOW_UNSIGNED AWS_ENDPOINT_URL_DYNAMODB AWS_REGION \
+             AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RUST_LOG; do
+      if [ -n "${!v:-}" ]; then printf '%s=%s\n' "$v" "${!v}" >>"$FUNCTIONS_ENV"; fi
+    done
+  )
   # POST /sync invokes delta-sync through the Lambda Invoke API that cargo lambda watch serves.
-  vars+=(--env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" --env-var "DELTA_SYNC_FUNCTION=delta-sync")
+  local vars=(--env-file "$FUNCTIONS_ENV"
+    --env-var "AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$WATCH_PORT" --env-var "DELTA_SYNC_FUNCTION=delta-sync")
   spawn "$RUN/functions.log" cargo lambda watch --quiet --ignore-changes \
     --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" "${vars[@]}"
   # A TCP connect, not an HTTP request: the runtime emulator logs an error for "/".

@@ -171,7 +171,9 @@ def live_check(all_blocks):
     tools = str(ROOT / ".tools" / "venv" / "bin")
     clean["PATH"] = os.pathsep.join(p for p in clean.get("PATH", "").split(os.pathsep) if p != tools)
     clean["SPARTAN_RUN_DIR"] = str(run_dir)
-    env = dict(clean, WATCH_PORT=str(port), SYNC_INTERVAL_SECONDS="3600")
+    # The README's five-object list, commas and all: the functions must get it whole.
+    objects = "leads,notes,noteTargets,people,companies"
+    env = dict(clean, WATCH_PORT=str(port), SYNC_INTERVAL_SECONDS="3600", TWENTY_OBJECTS=objects)
     stack_log = open(run_dir / "make-run.out", "w")
     started = time.monotonic()
     stack = subprocess.Popen(["scripts/run-local.sh"], cwd=ROOT, env=env, stdout=stack_log,
@@ -233,6 +235,15 @@ def live_check(all_blocks):
                     fail(f"no line like the README's `{sample.strip()[:80]}` in the log")
         print("    ok: the README's sample log lines match the functions' log")
 
+        status = get_json(settings["LEADS_API_URL"].rsplit("/", 1)[0] + "/sync")
+        pulled = [o["object"] for o in status.get("objects", [])]
+        if pulled != objects.split(",")[1:]:
+            fail(f"TWENTY_OBJECTS={objects}: GET /sync shows {pulled} besides the leads")
+        else:
+            print(f"    ok: TWENTY_OBJECTS={objects} reached the functions (GET /sync: {pulled})")
+        if (run_dir / "functions.env").stat().st_mode & 0o077:
+            fail("the functions' environment file (API key, webhook secret) is readable by others")
+
         sizes, url = [], settings["LEADS_API_URL"] + "?status=QUALIFIED&limit=5"
         while True:
             page = get_json(url)
@@ -257,10 +268,11 @@ def live_check(all_blocks):
     if code != 0:
         fail(f"Ctrl-C: make run's script exited {code}, not 0")
     leftover = [f"{a}:{p}" for a, p, _ in listeners() if p in ports]
-    if leftover or (run_dir / "stack.env").exists():
-        fail(f"after Ctrl-C still listening: {leftover}, stack.env left: {(run_dir / 'stack.env').exists()}")
+    left = [f for f in ("stack.env", "functions.env") if (run_dir / f).exists()]
+    if leftover or left:
+        fail(f"after Ctrl-C still listening: {leftover}, files left: {left}")
     else:
-        print("    ok: Ctrl-C stopped everything (exit 0, no listener left, stack.env removed)")
+        print("    ok: Ctrl-C stopped everything (exit 0, no listener left, stack.env and functions.env removed)")
 
 
 def main():

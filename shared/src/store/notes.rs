@@ -61,7 +61,7 @@ impl DynamoLeadStore {
                 .await?
                 .is_some_and(|item| !item.is_live())
         {
-            self.destroy_versioned(&place, link).await?;
+            self.destroy_versioned(&place, link, origin).await?;
             return Ok(RecordOutcome::Stale);
         }
         Ok(outcome)

@@ -87,13 +87,18 @@ fn document(
 
 /// A tombstone: the id and `deletedAt` as its only fields (as a destroyed lead's), so
 /// a reader filtering on `deletedAt` skips it; no `_kind`, so no index lists it.
-fn tombstone(place: &RecordPlace, version: Timestamp, now: Timestamp) -> RecordItem {
+fn tombstone(
+    place: &RecordPlace,
+    version: Timestamp,
+    origin: WriteOrigin,
+    now: Timestamp,
+) -> RecordItem {
     let mut fields = Map::new();
     if let Some(id) = place.pk.strip_prefix(&format!("{}#", place.kind)) {
         fields.insert("id".into(), Value::String(id.to_string()));
     }
     fields.insert("deletedAt".into(), Value::String(now.to_string()));
-    let mut doc = document(place, fields, version, WriteOrigin::Sync, now);
+    let mut doc = document(place, fields, version, origin, now);
     doc.kind = None;
     doc.destroyed_at = Some(now);
     doc.expires_at = Some(now.saturating_add(TOMBSTONE_TTL).unix_millis() / 1000);
@@ -134,10 +139,11 @@ impl DynamoLeadStore {
         &self,
         place: &RecordPlace,
         record: &RemoteRecord,
+        origin: WriteOrigin,
     ) -> Result<RecordOutcome, StoreError> {
         let version = AttributeValue::S(record.updated_at().to_string());
         let write = if place.tombstone {
-            let doc = tombstone(place, record.updated_at(), Timestamp::now());
+            let doc = tombstone(place, record.updated_at(), origin, Timestamp::now());
             Write::Put(self.item_of(doc)?)
         } else {
             Write::Delete
@@ -244,7 +250,7 @@ impl DynamoLeadStore {
             let write = if tombstones {
                 // A tombstone fences every version older than now: all of them, as
                 // the record was gone from Twenty before the pull reached it.
-                Write::Put(self.item_of(tombstone(&place, now, now))?)
+                Write::Put(self.item_of(tombstone(&place, now, WriteOrigin::Sync, now))?)
             } else {
                 Write::Delete
             };

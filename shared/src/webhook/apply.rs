@@ -78,7 +78,9 @@ pub async fn apply_event(
         } => {
             let place = RecordPlace::record(kind, record.id().as_str());
             note(match action {
-                EventAction::Destroyed => store.destroy_versioned(&place, record).await?,
+                EventAction::Destroyed => {
+                    store.destroy_versioned(&place, record, ctx.origin).await?
+                }
                 _ => {
                     store
                         .put_versioned(&place, record, ctx.origin, None)
@@ -92,7 +94,7 @@ pub async fn apply_event(
             link,
         } => note(
             store
-                .destroy_versioned(&note_link_place(lead, link)?, link)
+                .destroy_versioned(&note_link_place(lead, link)?, link, ctx.origin)
                 .await?,
         ),
         Change::NoteLink { lead, link, .. } => {

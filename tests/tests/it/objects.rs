@@ -126,6 +126,12 @@ async fn five_objects_are_mirrored_and_an_idle_run_costs_one_request_each() {
     let idle = delta_sync::handle(&f, event(json!({}))).await.unwrap();
     let requests = &stack.emulator.request_log()[before..];
     assert_eq!(requests.len(), 5, "{requests:?}");
+    assert_eq!(idle.requests, 1);
+    assert!(
+        idle.related.iter().all(|r| r.requests == 1),
+        "{:?}",
+        idle.related
+    );
     assert_eq!(
         by_object(&idle.related),
         [
