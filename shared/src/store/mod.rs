@@ -42,7 +42,7 @@ pub use lead_store::{DynamoLeadStore, TOMBSTONE_TTL};
 pub use lease::{Lease, LeaseHolder};
 pub use memory::{Latency, MemoryData, MemoryMirror};
 pub use mirror::{Expect, LeadWrite, Mirror, Recheck, SweepEntry, SweepPage};
-pub use notes::{NOTE_LINK_KIND, note_link_place};
+pub use notes::{NOTE_KIND, NOTE_LINK_KIND, note_link_place};
 pub use pull_state::PullProgress;
 pub use record_reads::RecordPage;
 pub use records::{RecordOutcome, RecordPlace, SweptPage};

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
 use super::item::{WriteOrigin, attr};
-use super::keys::{PK, SK, lead_pk};
+use super::keys::{BY_SWEEP_INDEX, PK, SK, lead_pk};
 use super::lead_table::Key;
 use super::record_reads::as_sent;
 use super::records::{RecordOutcome, RecordPlace};
@@ -24,7 +24,7 @@ const LINK_PREFIX: &str = "NOTE#";
 /// The kind of note links (`noteTarget` records).
 pub const NOTE_LINK_KIND: &str = "NOTETARGET";
 /// The kind of notes.
-const NOTE_KIND: &str = "NOTE";
+pub const NOTE_KIND: &str = "NOTE";
 
 /// Where a note's link to a lead lives: under the lead, where a query for it finds it.
 pub fn note_link_place(lead: &LeadId, link: &RemoteRecord) -> Result<RecordPlace, StoreError> {
@@ -98,6 +98,47 @@ impl DynamoLeadStore {
                 _ => return Ok(keys),
             }
         }
+    }
+
+    /// The keys of every link to note `note_id`, under whichever leads: read from the
+    /// `bySweep` index (keys only, ~100 B a link) and filtered, so it costs a read of
+    /// every link — for a destroyed note's delivery, which is rare, not for every write.
+    async fn links_to_note(&self, note_id: &str) -> Result<Vec<Key>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start: Option<Key> = None;
+        loop {
+            let request = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(BY_SWEEP_INDEX)
+                .key_condition_expression("#k = :kind")
+                .filter_expression("#sk = :sk")
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#k", attr::KIND)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":kind", AttributeValue::S(NOTE_LINK_KIND.into()))
+                .expression_attribute_values(
+                    ":sk",
+                    AttributeValue::S(format!("{LINK_PREFIX}{note_id}")),
+                )
+                .set_exclusive_start_key(start.take());
+            let out = retry_throttled(|| request.clone().send())
+                .await
+                .map_err(|e| StoreError::dynamo("Query", e))?;
+            keys.extend(out.items().iter().cloned());
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Removes every link to a destroyed note, whichever leads they are under.
+    pub async fn unlink_note(&self, note_id: &str) -> Result<(), StoreError> {
+        let links = self.links_to_note(note_id).await?;
+        self.remove_links(links).await
     }
 
     /// Removes note links by key (those of a lead that is gone).

@@ -3,7 +3,8 @@ use serde::Serialize;
 use super::event::{Change, EventAction};
 use crate::domain::Timestamp;
 use crate::store::{
-    DynamoLeadStore, RecordOutcome, RecordPlace, StoreError, WriteOrigin, note_link_place,
+    DynamoLeadStore, NOTE_KIND, RecordOutcome, RecordPlace, StoreError, WriteOrigin,
+    note_link_place,
 };
 use crate::sync::apply::{apply_one, destroy_one};
 use crate::sync::{Applied, Context};
@@ -79,7 +80,12 @@ pub async fn apply_event(
             let place = RecordPlace::record(kind, record.id().as_str());
             note(match action {
                 EventAction::Destroyed => {
-                    store.destroy_versioned(&place, record, ctx.origin).await?
+                    let outcome = store.destroy_versioned(&place, record, ctx.origin).await?;
+                    // Twenty removes a destroyed note's links without an event.
+                    if kind == NOTE_KIND {
+                        store.unlink_note(record.id().as_str()).await?;
+                    }
+                    outcome
                 }
                 _ => {
                     store

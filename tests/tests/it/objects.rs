@@ -363,3 +363,50 @@ async fn the_sweep_spares_a_record_written_after_the_reconcile_began() {
             .contains_key("_destroyedAt")
     );
 }
+
+/// A `note.destroyed` delivery takes the note's links with it, under every lead it was
+/// linked to: Twenty removes them without an event of their own.
+#[tokio::test]
+async fn a_destroyed_notes_delivery_takes_its_links_under_every_lead() {
+    use spartan_sync::RemoteRecord;
+    use spartan_sync::webhook::{Change, EventAction, EventOutcome, apply_event};
+
+    let stack = TestStack::start(Seed::DemoLeads).await;
+    let leads: Vec<String> = stack.emulator.records("leads")[..2]
+        .iter()
+        .map(id)
+        .collect();
+    let note = stack.emulator.create("notes", json!({"title": "Shared"}));
+    let other = stack.emulator.create("notes", json!({"title": "Other"}));
+    for lead in &leads {
+        for n in [&note, &other] {
+            stack.emulator.create(
+                "noteTargets",
+                json!({"noteId": n["id"], "targetLeadId": lead}),
+            );
+        }
+    }
+    let f = function_for(&stack, "leads,notes,noteTargets");
+    delta_sync::handle(&f, event(json!({}))).await.unwrap();
+    assert_eq!(live(&stack, "NOTETARGET").await.len(), 4);
+
+    let record = RemoteRecord::from_fields(note.as_object().unwrap().clone()).unwrap();
+    assert!(stack.emulator.destroy("notes", &id(&note)));
+    let change = Change::Record {
+        action: EventAction::Destroyed,
+        kind: "NOTE".into(),
+        record,
+    };
+    let outcome = apply_event(&stack.store, &change).await.unwrap();
+    assert_eq!(outcome, EventOutcome::Applied);
+    for lead in &leads {
+        let notes = stack
+            .store
+            .notes_of(&LeadId::parse(lead).unwrap())
+            .await
+            .unwrap();
+        let titles: Vec<&str> = notes.iter().filter_map(|n| n["title"].as_str()).collect();
+        assert_eq!(titles, ["Other"]);
+    }
+    assert_eq!(live(&stack, "NOTETARGET").await.len(), 2, "no orphan link");
+}
