@@ -25,7 +25,7 @@ use crate::store::{
     DynamoLeadStore, PullProgress, RecordOutcome, RecordPlace, StoreError, SweepProgress,
     WriteOrigin, note_link_place,
 };
-use crate::twenty::{ListQuery, TwentyClient, TwentyError};
+use crate::twenty::{ListQuery, RequestStats, TwentyClient, TwentyError};
 
 /// What one pulled record does to the mirror.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +99,26 @@ struct Puller {
     state: DynamoLeadStore,
 }
 
+/// What a pull cost from its start: requests to Twenty (retries included) and time.
+struct Cost {
+    started: Instant,
+    before: RequestStats,
+}
+
+impl Cost {
+    fn start(puller: &Puller) -> Self {
+        Self {
+            started: Instant::now(),
+            before: puller.twenty.stats(),
+        }
+    }
+
+    fn count(&self, puller: &Puller, summary: &mut RelatedSummary) {
+        summary.requests = puller.twenty.stats().since(&self.before).requests;
+        summary.duration_ms = self.started.elapsed().as_millis() as u64;
+    }
+}
+
 /// Pulls the other mirrored objects with the leads' client and table.
 #[derive(Debug, Clone)]
 pub struct RelatedPull {
@@ -159,10 +179,9 @@ impl RelatedPull {
                 complete: false,
                 error: None,
             };
-            let (started, before) = (Instant::now(), puller.twenty.stats());
+            let cost = Cost::start(puller);
             let outcome = self.pull_one(puller, full, deadline, &mut summary).await;
-            summary.requests = puller.twenty.stats().since(&before).requests;
-            summary.duration_ms = started.elapsed().as_millis() as u64;
+            cost.count(puller, &mut summary);
             if let Err(e) = outcome {
                 tracing::warn!(object = %summary.object, error = %e, "pulling {} failed; the next run tries again", summary.object);
                 summary.error = Some(e.to_string());
@@ -190,6 +209,7 @@ impl RelatedPull {
         deadline: Instant,
         summary: &mut RelatedSummary,
     ) -> Result<(), PullError> {
+        let cost = Cost::start(puller);
         let Puller { twenty, state, .. } = puller;
         let loaded = state.load_state().await?;
         // A pull in progress is finished first, whatever was asked (as the leads' pass).
@@ -259,6 +279,8 @@ impl RelatedPull {
             count = Some(state.kind_count(&puller.object.kind()).await?);
         }
         summary.complete = true;
+        // The stored summary too says what the pull cost, up to its last write.
+        cost.count(puller, summary);
         let report = serde_json::to_value(&*summary).unwrap_or(Value::Null);
         state
             .record_pull(progress.newest_seen, progress.began, &report, count)

@@ -132,6 +132,36 @@ async fn five_objects_are_mirrored_and_an_idle_run_costs_one_request_each() {
         "{:?}",
         idle.related
     );
+    // GET /sync shows each object's last pull as it went, its cost included.
+    let objects = spartan_sync::domain::MirrorSet::parse(
+        FIVE,
+        &spartan_sync::ObjectName::from_plural("leads"),
+    )
+    .unwrap();
+    let status = spartan_sync::sync::SyncStatus::read_all(
+        &stack.store,
+        &objects,
+        spartan_sync::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let stored: Vec<(&str, Value)> = status
+        .objects
+        .iter()
+        .map(|o| {
+            let pull = o.last_pull.as_ref().unwrap();
+            (o.object.as_str(), pull["requests"].clone())
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("notes", json!(1)),
+            ("noteTargets", json!(1)),
+            ("people", json!(1)),
+            ("companies", json!(1))
+        ]
+    );
     assert_eq!(
         by_object(&idle.related),
         [
