@@ -82,57 +82,30 @@ impl DynamoLeadStore {
 
     /// The keys of a lead's note links (for removing them with the lead).
     pub(crate) async fn note_link_keys(&self, lead: &LeadId) -> Result<Vec<Key>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start: Option<Key> = None;
-        loop {
-            let request = self
-                .links_of(lead)
-                .projection_expression("#pk, #sk")
-                .set_exclusive_start_key(start.take());
-            let out = retry_throttled(|| request.clone().send())
-                .await
-                .map_err(|e| StoreError::dynamo("Query", e))?;
-            keys.extend(out.items().iter().cloned());
-            match out.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => return Ok(keys),
-            }
-        }
+        all_keys(self.links_of(lead).projection_expression("#pk, #sk")).await
     }
 
     /// The keys of every link to note `note_id`, under whichever leads: read from the
     /// `bySweep` index (keys only, ~100 B a link) and filtered, so it costs a read of
     /// every link — for a destroyed note's delivery, which is rare, not for every write.
     async fn links_to_note(&self, note_id: &str) -> Result<Vec<Key>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start: Option<Key> = None;
-        loop {
-            let request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(BY_SWEEP_INDEX)
-                .key_condition_expression("#k = :kind")
-                .filter_expression("#sk = :sk")
-                .projection_expression("#pk, #sk")
-                .expression_attribute_names("#k", attr::KIND)
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":kind", AttributeValue::S(NOTE_LINK_KIND.into()))
-                .expression_attribute_values(
-                    ":sk",
-                    AttributeValue::S(format!("{LINK_PREFIX}{note_id}")),
-                )
-                .set_exclusive_start_key(start.take());
-            let out = retry_throttled(|| request.clone().send())
-                .await
-                .map_err(|e| StoreError::dynamo("Query", e))?;
-            keys.extend(out.items().iter().cloned());
-            match out.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => return Ok(keys),
-            }
-        }
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(BY_SWEEP_INDEX)
+            .key_condition_expression("#k = :kind")
+            .filter_expression("#sk = :sk")
+            .projection_expression("#pk, #sk")
+            .expression_attribute_names("#k", attr::KIND)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":kind", AttributeValue::S(NOTE_LINK_KIND.into()))
+            .expression_attribute_values(
+                ":sk",
+                AttributeValue::S(format!("{LINK_PREFIX}{note_id}")),
+            );
+        all_keys(query).await
     }
 
     /// Removes every link to a destroyed note, whichever leads they are under.
@@ -183,5 +156,22 @@ impl DynamoLeadStore {
             }
         }
         Ok(notes)
+    }
+}
+
+/// The keys of every item a query finds, all its pages.
+async fn all_keys(query: QueryFluentBuilder) -> Result<Vec<Key>, StoreError> {
+    let mut keys = Vec::new();
+    let mut start: Option<Key> = None;
+    loop {
+        let request = query.clone().set_exclusive_start_key(start.take());
+        let out = retry_throttled(|| request.clone().send())
+            .await
+            .map_err(|e| StoreError::dynamo("Query", e))?;
+        keys.extend(out.items().iter().cloned());
+        match out.last_evaluated_key {
+            Some(next) if !next.is_empty() => start = Some(next),
+            _ => return Ok(keys),
+        }
     }
 }
