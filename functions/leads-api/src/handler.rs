@@ -33,7 +33,9 @@ pub async fn handle(
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let route = Route::of(request.method(), request.uri().path());
-    let response = match respond(api, &request, route).await {
+    // On the heap: the routes' futures together are large (GET /sync reads a state item
+    // per mirrored object), and a runtime worker's stack is 2 MiB.
+    let response = match Box::pin(respond(api, &request, route)).await {
         Ok(r) => r,
         Err(ApiError::Status(status, message)) => error(status, &message),
         Err(ApiError::Store(e)) => {
