@@ -4,6 +4,7 @@
 //! and the only module that speaks DynamoDB (`AttributeValue`, `SdkError`);
 //! [`MemoryMirror`] is the in-memory one for tests and the simulator.
 
+mod by_kind;
 mod changes;
 mod conflict;
 mod counts;

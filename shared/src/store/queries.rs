@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
+use super::by_kind::{NOT_DELETED, without_deleted};
 use super::conflict::{CONFLICT_KIND, Conflict, ConflictStatus};
 use super::cursor;
 use super::item::{ConflictItem, attr};
@@ -143,66 +144,34 @@ impl DynamoLeadStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<StoredLead>, Option<String>), StoreError> {
-        let limit = limit.clamp(1, 500);
-        let mut start = match cursor {
-            Some(c) => Some(cursor::decode(c).map_err(|_| StoreError::BadCursor)?),
-            None => None,
-        };
-        let mut leads = Vec::with_capacity(limit);
-        loop {
-            let mut request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(BY_KIND_INDEX)
-                .expression_attribute_names("#k", attr::KIND)
-                .expression_attribute_values(":lead", AttributeValue::S(LEAD_KIND.into()))
-                .limit((limit - leads.len()) as i32)
-                .set_exclusive_start_key(start.take());
-            request = match changed_since {
-                Some(t) => request
-                    .key_condition_expression("#k = :lead AND #c >= :since")
-                    .expression_attribute_names("#c", attr::CHANGED_AT)
-                    .expression_attribute_values(":since", AttributeValue::S(t.to_string())),
-                None => request.key_condition_expression("#k = :lead"),
-            };
+        let filter = |mut query: QueryFluentBuilder| {
             let mut filters = Vec::new();
             if let Some(s) = status {
                 filters.push("#status = :status");
-                request = request
+                query = query
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":status", AttributeValue::S(s.to_string()));
             }
             if !include_deleted {
-                filters.push("(attribute_not_exists(#del) OR attribute_type(#del, :null)) AND (attribute_not_exists(#p) OR #p <> :delete)");
-                request = request
-                    .expression_attribute_names("#del", "deletedAt")
+                // A lead deleted here and not yet pushed is gone for readers too.
+                filters.push(NOT_DELETED);
+                filters.push("(attribute_not_exists(#p) OR #p <> :delete)");
+                query = without_deleted(query)
                     .expression_attribute_names("#p", attr::PENDING)
-                    .expression_attribute_values(":null", AttributeValue::S("NULL".into()))
                     .expression_attribute_values(":delete", AttributeValue::S("delete".into()));
             }
-            if !filters.is_empty() {
-                request = request.filter_expression(filters.join(" AND "));
+            match filters.is_empty() {
+                true => query,
+                false => query.filter_expression(filters.join(" AND ")),
             }
-            let out = request
-                .send()
-                .await
-                .map_err(|e| StoreError::dynamo("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                let lead = lead_from_item(item)?;
-                let key = lead.pk.clone();
-                leads.push(
-                    StoredLead::try_from(lead)
-                        .map_err(|reason| StoreError::Corrupt { key, reason })?,
-                );
-            }
-            match out.last_evaluated_key {
-                // A filter can leave a page short: read on until it is full.
-                Some(k) if leads.len() < limit => start = Some(k),
-                Some(k) => return Ok((leads, Some(cursor::encode(&k)))),
-                None => return Ok((leads, None)),
-            }
-        }
+        };
+        let convert = |item| {
+            let lead = lead_from_item(item)?;
+            let key = lead.pk.clone();
+            StoredLead::try_from(lead).map_err(|reason| StoreError::Corrupt { key, reason })
+        };
+        self.page_by_kind(LEAD_KIND, changed_since, cursor, limit, filter, convert)
+            .await
     }
 
     /// Recorded conflicts, newest first.

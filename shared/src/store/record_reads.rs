@@ -3,22 +3,20 @@
 //! and one record by id. Each is shown as Twenty sent it; a destroyed record's
 //! tombstone is never shown (it has no `_kind`, so the index does not list it).
 
-use std::collections::HashMap;
-
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
+use super::by_kind::{Item, NOT_DELETED, without_deleted};
 use super::item::attr;
-use super::keys::{BY_KIND_INDEX, PK, SK};
+use super::keys::{PK, SK};
 use super::records::RecordPlace;
 use super::throttle::retry_throttled;
-use super::{DynamoLeadStore, StoreError, cursor};
+use super::{DynamoLeadStore, StoreError};
 use crate::domain::{LeadId, Timestamp};
 
 /// A page of records as Twenty sent them, and the cursor of the next (`None`: the last).
 pub type RecordPage = (Vec<Map<String, Value>>, Option<String>);
-
-type Item = HashMap<String, AttributeValue>;
 
 /// A stored record's fields as Twenty sent them: our `_` bookkeeping and the keys go.
 pub(super) fn as_sent(key: &str, item: Item) -> Result<Map<String, Value>, StoreError> {
@@ -44,53 +42,20 @@ impl DynamoLeadStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<RecordPage, StoreError> {
-        let limit = limit.clamp(1, 500);
-        let mut start = match cursor {
-            Some(c) => Some(start_key(kind, c)?),
-            None => None,
+        let filter = |query: QueryFluentBuilder| match include_deleted {
+            true => query,
+            false => without_deleted(query).filter_expression(NOT_DELETED),
         };
-        let mut records = Vec::with_capacity(limit);
-        loop {
-            let mut request = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(BY_KIND_INDEX)
-                .expression_attribute_names("#k", attr::KIND)
-                .expression_attribute_values(":kind", AttributeValue::S(kind.into()))
-                .limit((limit - records.len()) as i32)
-                .set_exclusive_start_key(start.take());
-            request = match changed_since {
-                Some(t) => request
-                    .key_condition_expression("#k = :kind AND #c >= :since")
-                    .expression_attribute_names("#c", attr::CHANGED_AT)
-                    .expression_attribute_values(":since", AttributeValue::S(t.to_string())),
-                None => request.key_condition_expression("#k = :kind"),
-            };
-            if !include_deleted {
-                request = request
-                    .filter_expression("attribute_not_exists(#del) OR attribute_type(#del, :null)")
-                    .expression_attribute_names("#del", "deletedAt")
-                    .expression_attribute_values(":null", AttributeValue::S("NULL".into()));
-            }
-            let out = retry_throttled(|| request.clone().send())
-                .await
-                .map_err(|e| StoreError::dynamo("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                let key = item
-                    .get(PK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_else(|| kind.to_string());
-                records.push(as_sent(&key, item)?);
-            }
-            match out.last_evaluated_key.filter(|k| !k.is_empty()) {
-                // A filter can leave a page short: read on until it is full.
-                Some(k) if records.len() < limit => start = Some(k),
-                Some(k) => return Ok((records, Some(cursor::encode(&k)))),
-                None => return Ok((records, None)),
-            }
-        }
+        let convert = |item: Item| {
+            let key = item
+                .get(PK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_else(|| kind.to_string());
+            as_sent(&key, item)
+        };
+        self.page_by_kind(kind, changed_since, cursor, limit, filter, convert)
+            .await
     }
 
     /// One record of `kind` as Twenty sent it; `None` when absent or destroyed (a
@@ -120,44 +85,9 @@ impl DynamoLeadStore {
     }
 }
 
-/// A cursor's start key, refused unless it was issued for a page of `kind` (a cursor
-/// of another object's list would make DynamoDB fail the query).
-fn start_key(kind: &str, raw: &str) -> Result<Item, StoreError> {
-    let key = cursor::decode(raw).map_err(|_| StoreError::BadCursor)?;
-    let of_kind = key
-        .get(attr::KIND)
-        .and_then(|v| v.as_s().ok())
-        .is_some_and(|k| k == kind);
-    if of_kind && key.contains_key(PK) && key.contains_key(SK) {
-        Ok(key)
-    } else {
-        Err(StoreError::BadCursor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cursor_is_good_only_for_the_kind_it_was_issued_for() {
-        let key = Item::from([
-            (PK.to_string(), AttributeValue::S("PERSON#x".into())),
-            (SK.to_string(), AttributeValue::S("PERSON".into())),
-            (attr::KIND.to_string(), AttributeValue::S("PERSON".into())),
-            (attr::CHANGED_AT.to_string(), AttributeValue::S("t".into())),
-        ]);
-        let raw = cursor::encode(&key);
-        assert_eq!(start_key("PERSON", &raw).ok(), Some(key));
-        assert!(matches!(
-            start_key("COMPANY", &raw),
-            Err(StoreError::BadCursor)
-        ));
-        assert!(matches!(
-            start_key("PERSON", "nope"),
-            Err(StoreError::BadCursor)
-        ));
-    }
 
     #[test]
     fn a_record_is_shown_without_bookkeeping_or_keys() {

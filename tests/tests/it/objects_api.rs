@@ -129,6 +129,9 @@ async fn people_page_through_with_the_cursor_as_twenty_sent_them() {
         .to_string();
     let crossed = get(&api, &format!("/objects/people?cursor={leads_cursor}")).await;
     assert_eq!(crossed.status, 400, "{}", crossed.body);
+    // And the other way: a people cursor given to /leads (DynamoDB would fail the query).
+    let into_leads = get(&api, &format!("/leads?cursor={cursor}")).await;
+    assert_eq!(into_leads.status, 400, "{}", into_leads.body);
     assert_eq!(get(&api, "/objects/people?cursor=nope").await.status, 400);
     assert_eq!(get(&api, "/objects/people?limit=0").await.status, 400);
     assert_eq!(
