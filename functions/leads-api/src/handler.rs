@@ -75,6 +75,41 @@ impl From<LocalEditError> for ApiError {
     }
 }
 
+/// What every list route takes: `updatedSince`, `limit`, `includeDeleted`, `cursor`.
+pub(crate) struct ListParams {
+    pub since: Option<Timestamp>,
+    pub limit: usize,
+    pub include_deleted: bool,
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    pub(crate) fn of(request: &Request) -> Result<Self, ApiError> {
+        let params = request.query_string_parameters();
+        let since = match params.first("updatedSince") {
+            Some(s) => {
+                Some(Timestamp::parse(s).map_err(|e| bad_request(format!("updatedSince: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            since,
+            limit: page_limit(params.first("limit"))?,
+            include_deleted: params.first("includeDeleted") == Some("true"),
+            cursor: params.first("cursor").map(str::to_string),
+        })
+    }
+}
+
+/// A list's store failure: a cursor that does not decode (or is another list's) is
+/// the caller's mistake.
+pub(crate) fn page_error(e: StoreError) -> ApiError {
+    match e {
+        e @ StoreError::BadCursor => bad_request(e.to_string()),
+        other => ApiError::Store(other),
+    }
+}
+
 /// A page's `limit` query parameter: 1 to 500, 100 when absent.
 pub(crate) fn page_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     match raw {
@@ -99,28 +134,21 @@ async fn respond(
     let store = &api.store;
     match route {
         Route::ListLeads => {
-            let params = request.query_string_parameters();
-            let since = match params.first("updatedSince") {
-                Some(s) => Some(
-                    Timestamp::parse(s).map_err(|e| bad_request(format!("updatedSince: {e}")))?,
-                ),
-                None => None,
-            };
-            let limit = page_limit(params.first("limit"))?;
-            let include_deleted = params.first("includeDeleted") == Some("true");
+            let page = ListParams::of(request)?;
+            let status = request
+                .query_string_parameters()
+                .first("status")
+                .map(str::to_string);
             let (leads, next) = store
                 .list_leads(
-                    since,
-                    params.first("status"),
-                    include_deleted,
-                    params.first("cursor"),
-                    limit,
+                    page.since,
+                    status.as_deref(),
+                    page.include_deleted,
+                    page.cursor.as_deref(),
+                    page.limit,
                 )
                 .await
-                .map_err(|e| match e {
-                    e @ StoreError::BadCursor => bad_request(e.to_string()),
-                    other => ApiError::Store(other),
-                })?;
+                .map_err(page_error)?;
             let data: Vec<Value> = leads.iter().map(lead_json).collect();
             Ok(json_response(
                 StatusCode::OK,

@@ -3,15 +3,14 @@
 //! read-only, each as Twenty sent it. Leads have their own routes (`/leads`); note
 //! links are stored under their leads and are not served on their own.
 
+use lambda_http::Request;
 use lambda_http::http::StatusCode;
-use lambda_http::{Request, RequestExt};
 use serde_json::{Value, json};
+use spartan_sync::LeadId;
 use spartan_sync::domain::{MirrorRole, Mirrored};
-use spartan_sync::store::StoreError;
-use spartan_sync::{LeadId, Timestamp};
 
 use crate::LeadsApi;
-use crate::handler::{ApiError, bad_request, page_limit};
+use crate::handler::{ApiError, ListParams, bad_request, page_error};
 
 /// A page of `plural`'s records, in the order the mirror last changed them (as
 /// `GET /leads`), with the same parameters but `status`.
@@ -21,29 +20,18 @@ pub(crate) async fn list(
     plural: &str,
 ) -> Result<Value, ApiError> {
     let object = served(api, plural)?;
-    let params = request.query_string_parameters();
-    let since = match params.first("updatedSince") {
-        Some(s) => {
-            Some(Timestamp::parse(s).map_err(|e| bad_request(format!("updatedSince: {e}")))?)
-        }
-        None => None,
-    };
-    let limit = page_limit(params.first("limit"))?;
-    let include_deleted = params.first("includeDeleted") == Some("true");
+    let page = ListParams::of(request)?;
     let (records, next) = api
         .store
         .mirrored_records(
             &object.kind(),
-            since,
-            include_deleted,
-            params.first("cursor"),
-            limit,
+            page.since,
+            page.include_deleted,
+            page.cursor.as_deref(),
+            page.limit,
         )
         .await
-        .map_err(|e| match e {
-            e @ StoreError::BadCursor => bad_request(e.to_string()),
-            other => ApiError::Store(other),
-        })?;
+        .map_err(page_error)?;
     Ok(json!({"data": records, "nextCursor": next}))
 }
 
