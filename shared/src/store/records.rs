@@ -142,15 +142,26 @@ impl DynamoLeadStore {
         origin: WriteOrigin,
     ) -> Result<RecordOutcome, StoreError> {
         let version = AttributeValue::S(record.updated_at().to_string());
-        let write = if place.tombstone {
-            let doc = tombstone(place, record.updated_at(), origin, Timestamp::now());
-            Write::Put(self.item_of(doc)?)
-        } else {
-            Write::Delete
-        };
-        self.write_if(place, write, IF_NOT_NEWER, vec![(":ru", version)])
+        let write = self.removal(place, record.updated_at(), origin)?;
+        self.write_if(write, IF_NOT_NEWER, vec![(":ru", version)])
             .await
             .map(applied)
+    }
+
+    /// How a record at `place` goes: replaced by a tombstone fencing `version`, or (a
+    /// note link) deleted.
+    fn removal(
+        &self,
+        place: &RecordPlace,
+        version: Timestamp,
+        origin: WriteOrigin,
+    ) -> Result<Write, StoreError> {
+        Ok(match place.tombstone {
+            true => {
+                Write::Put(self.item_of(tombstone(place, version, origin, Timestamp::now()))?)
+            }
+            false => Write::Delete(place.pk.clone(), place.sk.clone()),
+        })
     }
 
     /// Marks a stored, live record as seen by full pull `generation`.
@@ -247,14 +258,10 @@ impl DynamoLeadStore {
                 (":g", AttributeValue::N(generation.to_string())),
                 (":began", AttributeValue::S(began.to_string())),
             ];
-            let write = if tombstones {
-                // A tombstone fences every version older than now: all of them, as
-                // the record was gone from Twenty before the pull reached it.
-                Write::Put(self.item_of(tombstone(&place, now, WriteOrigin::Sync, now))?)
-            } else {
-                Write::Delete
-            };
-            let outcome = applied(self.write_if(&place, write, IF_UNSEEN, values).await?);
+            // The tombstone fences every version older than now: all of them, as the
+            // record was gone from Twenty before the pull reached it.
+            let write = self.removal(&place, now, WriteOrigin::Sync)?;
+            let outcome = applied(self.write_if(write, IF_UNSEEN, values).await?);
             if outcome == RecordOutcome::Applied {
                 removed += 1;
             }
@@ -273,34 +280,26 @@ impl DynamoLeadStore {
         record: &RemoteRecord,
     ) -> Result<RecordOutcome, StoreError> {
         let hash = record.content_hash();
-        let place = RecordPlace {
-            pk: doc.pk.clone(),
-            sk: doc.sk.clone(),
-            kind: String::new(),
-            tombstone: false,
-        };
         let write = Write::Put(self.item_of(doc)?);
         let values = vec![
             (":ru", AttributeValue::S(record.updated_at().to_string())),
             (":h", AttributeValue::S(hash.clone())),
         ];
-        Ok(
-            match self.write_if(&place, write, IF_NEWER, values).await? {
-                Ok(()) => RecordOutcome::Applied,
-                Err(old) => {
-                    let same = old
-                        .as_ref()
-                        .and_then(|i| i.get(attr::CONTENT_HASH))
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|h| *h == hash);
-                    if same {
-                        RecordOutcome::Duplicate
-                    } else {
-                        RecordOutcome::Stale
-                    }
+        Ok(match self.write_if(write, IF_NEWER, values).await? {
+            Ok(()) => RecordOutcome::Applied,
+            Err(old) => {
+                let same = old
+                    .as_ref()
+                    .and_then(|i| i.get(attr::CONTENT_HASH))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|h| *h == hash);
+                if same {
+                    RecordOutcome::Duplicate
+                } else {
+                    RecordOutcome::Stale
                 }
-            },
-        )
+            }
+        })
     }
 
     fn item_of(&self, doc: RecordItem) -> Result<Item, StoreError> {
@@ -319,7 +318,6 @@ impl DynamoLeadStore {
     /// stored item, for a put).
     async fn write_if(
         &self,
-        place: &RecordPlace,
         write: Write,
         condition: &Condition,
         values: Vec<(&str, AttributeValue)>,
@@ -350,13 +348,13 @@ impl DynamoLeadStore {
                     },
                 }
             }
-            Write::Delete => {
+            Write::Delete(pk, sk) => {
                 let request = self
                     .client()
                     .delete_item()
                     .table_name(self.table())
-                    .key(PK, AttributeValue::S(place.pk.clone()))
-                    .key(SK, AttributeValue::S(place.sk.clone()))
+                    .key(PK, AttributeValue::S(pk))
+                    .key(SK, AttributeValue::S(sk))
                     .condition_expression(condition.expression)
                     .set_expression_attribute_names(Some(names.collect()))
                     .set_expression_attribute_values(Some(values.collect()));
@@ -376,7 +374,8 @@ type Item = HashMap<String, AttributeValue>;
 
 enum Write {
     Put(Item),
-    Delete,
+    /// The item at (`pk`, `sk`).
+    Delete(String, String),
 }
 
 fn applied(result: Result<(), Option<Item>>) -> RecordOutcome {

@@ -180,7 +180,9 @@ impl RelatedPull {
                 error: None,
             };
             let cost = Cost::start(puller);
-            let outcome = self.pull_one(puller, full, deadline, &mut summary).await;
+            let outcome = self
+                .pull_one(puller, full, deadline, &cost, &mut summary)
+                .await;
             cost.count(puller, &mut summary);
             if let Err(e) = outcome {
                 tracing::warn!(object = %summary.object, error = %e, "pulling {} failed; the next run tries again", summary.object);
@@ -207,9 +209,9 @@ impl RelatedPull {
         puller: &Puller,
         full: bool,
         deadline: Instant,
+        cost: &Cost,
         summary: &mut RelatedSummary,
     ) -> Result<(), PullError> {
-        let cost = Cost::start(puller);
         let Puller { twenty, state, .. } = puller;
         let loaded = state.load_state().await?;
         // A pull in progress is finished first, whatever was asked (as the leads' pass).
