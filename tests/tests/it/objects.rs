@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use spartan_sync::LeadId;
-use spartan_sync::sync::SyncMode;
+use spartan_sync::domain::MirrorSet;
 use spartan_sync::sync::related::RelatedSummary;
+use spartan_sync::sync::{SyncMode, SyncStatus};
+use spartan_sync::{LeadId, ObjectName, Timestamp};
 use spartan_sync_tests::emulator::Seed;
-use spartan_sync_tests::stack::TestStack;
+use spartan_sync_tests::stack::{StackOptions, TestStack};
 
 use crate::delta_sync_handler::{event, function_for};
 use crate::webhook_handler::{captured, post, signed_at, state_for};
@@ -42,6 +43,14 @@ async fn live(stack: &TestStack, kind: &str) -> Vec<Item> {
             _ => return items,
         }
     }
+}
+
+/// `GET /sync`'s view of a stack mirroring the five objects.
+async fn sync_status(stack: &TestStack) -> SyncStatus {
+    let objects = MirrorSet::parse(FIVE, &ObjectName::from_plural("leads")).unwrap();
+    SyncStatus::read_all(&stack.store, &objects, Timestamp::now())
+        .await
+        .unwrap()
 }
 
 async fn item(stack: &TestStack, kind: &str, id: &str) -> Option<Item> {
@@ -133,18 +142,7 @@ async fn five_objects_are_mirrored_and_an_idle_run_costs_one_request_each() {
         idle.related
     );
     // GET /sync shows each object's last pull as it went, its cost included.
-    let objects = spartan_sync::domain::MirrorSet::parse(
-        FIVE,
-        &spartan_sync::ObjectName::from_plural("leads"),
-    )
-    .unwrap();
-    let status = spartan_sync::sync::SyncStatus::read_all(
-        &stack.store,
-        &objects,
-        spartan_sync::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let status = sync_status(&stack).await;
     let stored: Vec<(&str, Value)> = status
         .objects
         .iter()
@@ -252,18 +250,7 @@ async fn what_twenty_destroyed_unseen_is_gone_after_the_scheduled_reconcile() {
     assert_eq!(live(&stack, "NOTETARGET").await.len(), 1, "no orphan link");
 
     // GET /sync counts each object's records as its reconcile left them.
-    let objects = spartan_sync::domain::MirrorSet::parse(
-        FIVE,
-        &spartan_sync::ObjectName::from_plural("leads"),
-    )
-    .unwrap();
-    let status = spartan_sync::sync::SyncStatus::read_all(
-        &stack.store,
-        &objects,
-        spartan_sync::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let status = sync_status(&stack).await;
     let counts: Vec<(&str, i64)> = status
         .records
         .iter()
@@ -439,4 +426,49 @@ async fn a_destroyed_notes_delivery_takes_its_links_under_every_lead() {
         assert_eq!(titles, ["Other"]);
     }
     assert_eq!(live(&stack, "NOTETARGET").await.len(), 2, "no orphan link");
+}
+
+/// One rate budget for every object: the other objects' pulls pace themselves with the
+/// leads' client, so a run of five objects stays under Twenty's limit as one of the
+/// leads alone does (a client of their own would start each with a fresh budget).
+#[tokio::test]
+async fn every_object_shares_the_leads_rate_budget() {
+    use std::time::Duration;
+
+    // Twenty allows 5 requests in 2 s here; the client allows itself 4. Each object
+    // alone needs fewer than 4, all of them together about 10.
+    let stack = TestStack::with(StackOptions {
+        seed: Seed::Generated(20),
+        page_size: 20,
+        emulator_rate_limit: Some((5, Duration::from_secs(2))),
+        pacing: Some((4, Duration::from_secs(2))),
+        ..StackOptions::default()
+    })
+    .await;
+    stack.emulator.seed_people(40);
+    stack.emulator.seed_companies(40);
+    let f = function_for(&stack, FIVE);
+    let first = delta_sync::handle(&f, event(json!({}))).await.unwrap();
+    assert_eq!(first.rate_limited, 0);
+    let pulled: Vec<(&str, u64)> = by_object(&first.related)
+        .into_iter()
+        .zip(&first.related)
+        .map(|((object, ..), r)| (object, r.requests))
+        .collect();
+    assert_eq!(
+        pulled,
+        [
+            ("notes", 1),
+            ("noteTargets", 1),
+            ("people", 2),
+            ("companies", 2)
+        ]
+    );
+    let log = stack.emulator.request_log();
+    assert!(
+        log.iter().all(|r| r.status != 429),
+        "{} of {} requests answered 429",
+        log.iter().filter(|r| r.status == 429).count(),
+        log.len()
+    );
 }
