@@ -28,9 +28,13 @@ pub struct Mirrored {
 
 impl Mirrored {
     /// The `_kind` of its items and the prefix of their keys (`PERSON#<id>`): the
-    /// singular in capitals, as the lead's `LEAD` and the note's `NOTE` always were.
+    /// singular in capitals, as the note's `NOTE`. The lead object's items are `LEAD`
+    /// whatever its name (the lead store's keys), so no other object may take that.
     pub fn kind(&self) -> String {
-        self.name.singular().to_ascii_uppercase()
+        match self.role {
+            MirrorRole::Leads => "LEAD".into(),
+            _ => self.name.singular().to_ascii_uppercase(),
+        }
     }
 }
 
@@ -49,8 +53,14 @@ pub struct MirrorSet {
 impl MirrorSet {
     /// The lead object with the default related objects (notes and their links).
     pub fn with_defaults(leads: &ObjectName) -> Self {
-        let list = format!("{},{DEFAULT_RELATED}", leads.plural());
-        Self::parse(&list, leads).unwrap_or_else(|_| Self {
+        // A lead object that is itself one of the defaults (`notes`) is named once.
+        let related = DEFAULT_RELATED
+            .split(',')
+            .filter(|plural| *plural != leads.plural());
+        let list: Vec<&str> = std::iter::once(leads.plural()).chain(related).collect();
+        // Cannot fail for a valid lead name (the defaults' kinds differ from `LEAD` and
+        // from each other); a name TWENTY_OBJECT's check let through is mirrored alone.
+        Self::parse(&list.join(","), leads).unwrap_or_else(|_| Self {
             objects: vec![Mirrored {
                 name: leads.clone(),
                 role: MirrorRole::Leads,
@@ -207,6 +217,26 @@ mod tests {
         let sales = ObjectName::new("salesLeads", "salesLead");
         let set = MirrorSet::parse("salesLeads,notes", &sales).unwrap();
         assert_eq!(set.lead_link_field(), "targetSalesLeadId");
+    }
+
+    /// The lead object's items are `LEAD#<id>` whatever its name: a custom object
+    /// called `leads` beside another lead object would write into them.
+    #[test]
+    fn no_object_takes_the_lead_items_key_space() {
+        let deals = ObjectName::new("deals", "deal");
+        let set = MirrorSet::parse("deals,notes", &deals).unwrap();
+        assert_eq!(set.leads().kind(), "LEAD");
+        let clash = MirrorSet::parse("deals,leads", &deals).unwrap_err();
+        assert!(clash.contains("share the key prefix LEAD#"), "{clash}");
+    }
+
+    #[test]
+    fn a_lead_object_among_the_defaults_is_named_once() {
+        let notes = ObjectName::new("notes", "note");
+        assert_eq!(
+            MirrorSet::with_defaults(&notes).plurals(),
+            ["notes", "noteTargets"]
+        );
     }
 
     #[test]
