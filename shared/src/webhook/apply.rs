@@ -63,7 +63,7 @@ pub async fn apply_event(
         Applied::Stale => EventOutcome::Stale,
         Applied::Refused => EventOutcome::Refused,
     };
-    let note = |outcome: RecordOutcome| match outcome {
+    let other = |outcome: RecordOutcome| match outcome {
         RecordOutcome::Applied => EventOutcome::Applied,
         RecordOutcome::Duplicate => EventOutcome::Duplicate,
         RecordOutcome::Stale => EventOutcome::Stale,
@@ -78,7 +78,7 @@ pub async fn apply_event(
             record,
         } => {
             let place = RecordPlace::record(kind, record.id().as_str());
-            note(match action {
+            other(match action {
                 EventAction::Destroyed => {
                     let outcome = store.destroy_versioned(&place, record, ctx.origin).await?;
                     // Twenty removes a destroyed note's links without an event.
@@ -98,13 +98,13 @@ pub async fn apply_event(
             action: EventAction::Destroyed | EventAction::Deleted,
             lead,
             link,
-        } => note(
+        } => other(
             store
                 .destroy_versioned(&note_link_place(lead, link)?, link, ctx.origin)
                 .await?,
         ),
         Change::NoteLink { lead, link, .. } => {
-            note(store.put_note_link(lead, link, ctx.origin, None).await?)
+            other(store.put_note_link(lead, link, ctx.origin, None).await?)
         }
     })
 }
